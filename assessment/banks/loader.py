@@ -1,0 +1,371 @@
+"""Reading and validating question banks.
+
+A bank is user-authored YAML, so every problem is collected (not just the first) and reported as
+`file: field.path: message`, never as a traceback. YAML is read with the safe loader only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .model import (
+    DIMENSION_FACTS,
+    GLOBAL_FACTS,
+    LENSES,
+    OPS,
+    PRIORITIES,
+    SEVERITIES,
+    Bank,
+    Dimension,
+    Gate,
+    Question,
+    Recommendation,
+    Scale,
+)
+
+MAX_BANK_BYTES = 1_000_000
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+QUESTION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+PLACEHOLDER = re.compile(r"{([a-z_]+)(?::[^}]*)?}")
+
+
+class BankError(ValueError):
+    """A bank that cannot be used; `problems` holds one `path: message` string per problem."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__("\n".join(f"{source}: {p}" for p in problems))
+
+    def lines(self) -> list[str]:
+        return [f"{self.source}: {p}" for p in self.problems]
+
+
+def content_hash(definition: dict[str, Any]) -> str:
+    """Hash of the parsed definition, so reformatting a file does not count as a change."""
+    canonical = json.dumps(definition, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def read_bank_file(path: str | Path) -> tuple[Bank, dict[str, Any]]:
+    """Load and validate a bank file; returns the bank and its raw definition (stored as JSON)."""
+    path = Path(path)
+    source = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise BankError(source, [f"(file): cannot read: {exc.strerror or exc}"]) from None
+    if len(raw) > MAX_BANK_BYTES:
+        raise BankError(source, [f"(file): larger than {MAX_BANK_BYTES} bytes"])
+    return parse_bank_text(raw, source)
+
+
+def parse_bank_text(raw: bytes | str, source: str = "<bank>") -> tuple[Bank, dict[str, Any]]:
+    try:
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "(file)"
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise BankError(source, [f"{where}: {problem}"]) from None
+    return parse_bank(data, source), data
+
+
+def parse_bank(data: Any, source: str = "<bank>") -> Bank:
+    """Validate a parsed YAML document and build the bank, or raise BankError with every problem."""
+    v = _Validator()
+    bank = v.bank(data)
+    if v.problems or bank is None:
+        raise BankError(source, v.problems)
+    return bank
+
+
+def validate_paths(paths: list[str]) -> list[str]:
+    """Every problem in the given files, one `file: path: message` line each."""
+    lines: list[str] = []
+    for path in paths:
+        try:
+            read_bank_file(path)
+        except BankError as exc:
+            lines.extend(exc.lines())
+    return lines
+
+
+class _Validator:
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def err(self, path: str, message: str) -> None:
+        self.problems.append(f"{path}: {message}")
+
+    # -- scalar helpers -------------------------------------------------------------------------
+
+    def text(self, obj: dict, key: str, path: str, *, required: bool = True) -> str:
+        value = obj.get(key)
+        if value is None:
+            if required:
+                self.err(f"{path}{key}", "required")
+            return ""
+        if not isinstance(value, str) or (required and not value.strip()):
+            self.err(f"{path}{key}", "must be a non-empty string")
+            return ""
+        return value.strip()
+
+    def mapping(self, value: Any, path: str) -> dict | None:
+        if not isinstance(value, dict):
+            self.err(path, "must be a mapping")
+            return None
+        return value
+
+    def seq(self, value: Any, path: str, *, required: bool = True) -> list:
+        if value is None:
+            if required:
+                self.err(path, "required")
+            return []
+        if not isinstance(value, list):
+            self.err(path, "must be a list")
+            return []
+        return value
+
+    # -- sections -------------------------------------------------------------------------------
+
+    def bank(self, data: Any) -> Bank | None:
+        if not isinstance(data, dict):
+            self.err("(file)", "a bank must be a YAML mapping")
+            return None
+        known = {"id", "version", "title", "description", "scale", "dimensions", "questions",
+                 "recommendations", "readiness"}
+        for key in data:
+            if key not in known:
+                self.err(str(key), "unknown field")
+        bank_id = self.text(data, "id", "")
+        if bank_id and not SLUG.match(bank_id):
+            self.err("id", f"'{bank_id}' is not a slug (lower-case letters, digits, - and _)")
+        version = data.get("version")
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            self.err("version", "must be a positive integer")
+        title = self.text(data, "title", "")
+        description = self.text(data, "description", "", required=False)
+        scale = self.scale(data.get("scale"))
+        dimensions = self.dimensions(data.get("dimensions"))
+        dim_ids = {d.id for d in dimensions}
+        questions = self.questions(data.get("questions"), dim_ids)
+        for d in dimensions:
+            if not any(q.dimension == d.id for q in questions):
+                self.err("dimensions", f"dimension '{d.id}' has no questions")
+        recommendations = tuple(
+            self.recommendation(r, f"recommendations[{i}]", dim_ids)
+            for i, r in enumerate(self.seq(data.get("recommendations"), "recommendations",
+                                           required=False))
+        )
+        self.unique([r.id for r in recommendations if r], "recommendations", "recommendation id")
+        gates = tuple(
+            self.gate(g, f"readiness[{i}]", dim_ids)
+            for i, g in enumerate(self.seq(data.get("readiness"), "readiness", required=False))
+        )
+        self.unique([g.id for g in gates if g], "readiness", "gate id")
+        if self.problems or scale is None:
+            return None
+        return Bank(
+            id=bank_id,
+            version=version,
+            title=title,
+            description=description,
+            scale=scale,
+            dimensions=tuple(dimensions),
+            questions=tuple(questions),
+            recommendations=tuple(r for r in recommendations if r),
+            readiness=tuple(g for g in gates if g),
+        )
+
+    def unique(self, ids: list[str], path: str, what: str) -> None:
+        seen: set[str] = set()
+        for i, value in enumerate(ids):
+            if value in seen:
+                self.err(f"{path}[{i}].id", f"duplicate {what} '{value}'")
+            seen.add(value)
+
+    def scale(self, value: Any) -> Scale | None:
+        if value is None:
+            self.err("scale", "required")
+            return None
+        obj = self.mapping(value, "scale")
+        if obj is None:
+            return None
+        lo, hi = obj.get("min"), obj.get("max")
+        ok = True
+        for key, bound in (("min", lo), ("max", hi)):
+            if isinstance(bound, bool) or not isinstance(bound, int):
+                self.err(f"scale.{key}", "must be an integer")
+                ok = False
+        if ok and not (hi - lo >= 1 and hi - lo <= 20):
+            self.err("scale", "max must be above min, with at most 21 points")
+            ok = False
+        labels_raw = obj.get("labels", {})
+        labels: dict[int, str] = {}
+        if not isinstance(labels_raw, dict):
+            self.err("scale.labels", "must be a mapping of scale point to label")
+        else:
+            for key, label in labels_raw.items():
+                try:
+                    point = int(key)
+                except (TypeError, ValueError):
+                    self.err(f"scale.labels.{key}", "key must be a scale point")
+                    continue
+                if ok and not lo <= point <= hi:
+                    self.err(f"scale.labels.{key}", f"outside the scale {lo}..{hi}")
+                if isinstance(label, bool):
+                    self.err(f"scale.labels.{key}", "must be text (quote it: YAML reads "
+                             "yes/no/on/off as true/false)")
+                    continue
+                if not isinstance(label, str) or not label.strip():
+                    self.err(f"scale.labels.{key}", "must be a non-empty string")
+                    continue
+                labels[point] = label.strip()
+        na = obj.get("not_applicable", True)
+        if not isinstance(na, bool):
+            self.err("scale.not_applicable", "must be true or false")
+        if not ok:
+            return None
+        return Scale(min=lo, max=hi, labels=labels, not_applicable=bool(na))
+
+    def dimensions(self, value: Any) -> list[Dimension]:
+        out: list[Dimension] = []
+        items = self.seq(value, "dimensions")
+        if value is not None and isinstance(value, list) and not items:
+            self.err("dimensions", "at least one dimension is required")
+        for i, raw in enumerate(items):
+            path = f"dimensions[{i}]"
+            obj = self.mapping(raw, path)
+            if obj is None:
+                continue
+            dim_id = self.text(obj, "id", f"{path}.")
+            if dim_id and not SLUG.match(dim_id):
+                self.err(f"{path}.id", f"'{dim_id}' is not a slug")
+            title = self.text(obj, "title", f"{path}.")
+            weight = obj.get("weight", 1)
+            if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
+                self.err(f"{path}.weight", "must be a positive number")
+                weight = 1
+            out.append(Dimension(dim_id, title, self.text(obj, "description", f"{path}.",
+                                                          required=False), float(weight)))
+        self.unique([d.id for d in out], "dimensions", "dimension id")
+        return out
+
+    def questions(self, value: Any, dim_ids: set[str]) -> list[Question]:
+        out: list[Question] = []
+        items = self.seq(value, "questions")
+        if isinstance(value, list) and not items:
+            self.err("questions", "at least one question is required")
+        for i, raw in enumerate(items):
+            path = f"questions[{i}]"
+            obj = self.mapping(raw, path)
+            if obj is None:
+                continue
+            for key in obj:
+                if key not in {"id", "dimension", "lens", "text", "help", "reverse"}:
+                    self.err(f"{path}.{key}", "unknown field")
+            qid = obj.get("id")
+            if not isinstance(qid, str) or not QUESTION_ID.match(qid):
+                self.err(f"{path}.id", "required: letters, digits, '.', '-' or '_'")
+                qid = ""
+            dim = self.text(obj, "dimension", f"{path}.")
+            if dim and dim not in dim_ids:
+                self.err(f"{path}.dimension", f"unknown dimension '{dim}'")
+            lens = obj.get("lens")
+            if lens is not None and lens not in LENSES:
+                self.err(f"{path}.lens", f"must be one of {', '.join(LENSES)}")
+                lens = None
+            reverse = obj.get("reverse", False)
+            if not isinstance(reverse, bool):
+                self.err(f"{path}.reverse", "must be true or false")
+                reverse = False
+            out.append(
+                Question(
+                    id=qid,
+                    dimension=dim,
+                    text=self.text(obj, "text", f"{path}."),
+                    lens=lens,
+                    help=self.text(obj, "help", f"{path}.", required=False),
+                    reverse=reverse,
+                )
+            )
+        self.unique([q.id for q in out], "questions", "question id")
+        return out
+
+    def condition(self, value: Any, path: str, dim_ids: set[str]) -> None:
+        obj = self.mapping(value, path)
+        if obj is None:
+            return
+        combinators = [k for k in ("all", "any") if k in obj]
+        if combinators:
+            if len(obj) != 1:
+                self.err(path, "a condition is either all: [...], any: [...] or one clause")
+                return
+            key = combinators[0]
+            clauses = self.seq(obj[key], f"{path}.{key}")
+            if isinstance(obj[key], list) and not clauses:
+                self.err(f"{path}.{key}", "must not be empty")
+            for i, clause in enumerate(clauses):
+                self.condition(clause, f"{path}.{key}[{i}]", dim_ids)
+            return
+        fact = obj.get("fact")
+        for key in obj:
+            if key not in {"fact", "dimension", "op", "value"}:
+                self.err(f"{path}.{key}", "unknown field")
+        if fact in DIMENSION_FACTS:
+            dim = obj.get("dimension")
+            if dim is None:
+                self.err(f"{path}.dimension", f"fact '{fact}' needs a dimension (an id or '*')")
+            elif dim != "*" and dim not in dim_ids:
+                self.err(f"{path}.dimension", f"unknown dimension '{dim}'")
+        elif fact in GLOBAL_FACTS:
+            if obj.get("dimension") is not None:
+                self.err(f"{path}.dimension", f"fact '{fact}' is global and takes no dimension")
+        else:
+            self.err(f"{path}.fact", f"unknown fact '{fact}'")
+        if obj.get("op") not in OPS:
+            self.err(f"{path}.op", f"must be one of {' '.join(OPS)}")
+        val = obj.get("value")
+        if isinstance(val, bool) or not isinstance(val, int | float):
+            self.err(f"{path}.value", "must be a number")
+
+    def recommendation(self, raw: Any, path: str, dim_ids: set[str]) -> Recommendation | None:
+        obj = self.mapping(raw, path)
+        if obj is None:
+            return None
+        rid = self.text(obj, "id", f"{path}.")
+        if "when" not in obj:
+            self.err(f"{path}.when", "required")
+        else:
+            self.condition(obj["when"], f"{path}.when", dim_ids)
+        priority = obj.get("priority", "medium")
+        if priority not in PRIORITIES:
+            self.err(f"{path}.priority", f"must be one of {', '.join(PRIORITIES)}")
+        text = self.text(obj, "text", f"{path}.")
+        for name in PLACEHOLDER.findall(text):
+            if name not in DIMENSION_FACTS | GLOBAL_FACTS | {"dimension_title", "dimension"}:
+                self.err(f"{path}.text", f"unknown placeholder '{{{name}}}'")
+        return Recommendation(rid, obj.get("when") or {}, str(priority),
+                              self.text(obj, "title", f"{path}."), text)
+
+    def gate(self, raw: Any, path: str, dim_ids: set[str]) -> Gate | None:
+        obj = self.mapping(raw, path)
+        if obj is None:
+            return None
+        gid = self.text(obj, "id", f"{path}.")
+        severity = obj.get("severity")
+        if severity not in SEVERITIES:
+            self.err(f"{path}.severity", f"must be one of {', '.join(SEVERITIES)}")
+        if "require" not in obj:
+            self.err(f"{path}.require", "required")
+        else:
+            self.condition(obj["require"], f"{path}.require", dim_ids)
+        return Gate(gid, str(severity), obj.get("require") or {},
+                    self.text(obj, "reason", f"{path}."))
