@@ -1,0 +1,268 @@
+"""Command-line interface: `flask --app app <command>`.
+
+Commands print what a person needs and exit non-zero with a one-line message on a user error;
+they never show a traceback for something the user can fix.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from . import db, migrations
+from .banks import validate_paths
+from .models import AssessmentStatus, UserRole
+from .services import assessments as svc
+from .services.banks import find_bank, register_bank_dir
+from .services.errors import InvalidInput, ServiceError
+from .services.users import create_user
+
+bank_cli = AppGroup("bank", help="Validate and register question banks.")
+assessment_cli = AppGroup("assessment", help="Create, open, close and inspect assessments.")
+db_cli = AppGroup("db", help="Database schema migrations.")
+
+
+def init_app(app: Flask) -> None:
+    for command in (bank_cli, assessment_cli, db_cli, init_db_command, create_user_command,
+                    invite_command, demo_command):
+        app.cli.add_command(command)
+    try:  # TEMP until the analysis command lands
+        from .cli_analyze import analyze_command
+    except ImportError:
+        return
+    app.cli.add_command(analyze_command)
+
+
+def _fail(message: str, problems: list[str] | None = None) -> None:
+    click.echo(f"Error: {message}", err=True)
+    for problem in problems or []:
+        click.echo(f"  {problem}", err=True)
+    sys.exit(1)
+
+
+def upgrade_and_register() -> list[str]:
+    """Bring the schema up to date and register the bank files; returns the bank problems."""
+    migrations.upgrade(current_app.config["DATABASE_URL"])
+    result = register_bank_dir(db.session(), current_app.config["BANKS_DIR"])
+    for label, names in (("added", result.added), ("updated", result.updated)):
+        for name in names:
+            click.echo(f"bank {label}: {name}")
+    return result.problems
+
+
+@click.command("init-db")
+def init_db_command() -> None:
+    """Create or upgrade the schema and register the banks in question_banks/ (idempotent)."""
+    problems = upgrade_and_register()
+    for line in problems:
+        click.echo(line, err=True)
+    if problems:
+        sys.exit(1)
+    click.echo("Database ready.")
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Apply schema migrations up to the newest."""
+    migrations.upgrade(current_app.config["DATABASE_URL"])
+    click.echo("Schema is current.")
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--role", type=click.Choice([r.value for r in UserRole]), required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_user_command(email: str, role: str, password_stdin: bool) -> None:
+    """Create an admin or lead account."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = create_user(db.session(), email, password, UserRole(role))
+    except ServiceError as exc:
+        _fail(str(exc))
+    click.echo(f"Created {user.role.value} {user.email}.")
+
+
+@bank_cli.command("validate")
+@click.argument("paths", nargs=-1, required=True)
+def bank_validate(paths: tuple[str, ...]) -> None:
+    """Check bank files; one line per problem (`file: field.path: message`), exit 1 if any."""
+    lines = validate_paths(list(paths))
+    for line in lines:
+        click.echo(line)
+    if lines:
+        sys.exit(1)
+
+
+@bank_cli.command("list")
+def bank_list() -> None:
+    """The registered banks and versions."""
+    from sqlalchemy import select
+
+    from .models import BankVersion
+
+    rows = db.session().scalars(select(BankVersion).order_by(BankVersion.bank_id,
+                                                             BankVersion.version))
+    for row in rows:
+        click.echo(f"{row.bank_id}\tv{row.version}\t{row.title}")
+
+
+@assessment_cli.command("create")
+@click.option("--bank", "bank_id", required=True, help="Bank id (its newest version is pinned).")
+@click.option("--bank-version", type=int, default=None, help="Pin this version instead.")
+@click.option("--name", required=True)
+@click.option("--teams", required=True, help='Comma-separated, e.g. "Sales,Finance".')
+@click.option("--roles", required=True, help='Comma-separated, e.g. "Manager,Staff".')
+@click.option("--min-group-size", type=int, default=5, show_default=True)
+@click.option("--anonymous", is_flag=True)
+def assessment_create(bank_id: str, bank_version: int | None, name: str, teams: str, roles: str,
+                      min_group_size: int, anonymous: bool) -> None:
+    """Create a draft assessment; prints its id alone on the last line."""
+    session = db.session()
+    bank = find_bank(session, bank_id, bank_version)
+    if bank is None:
+        _fail(f"no registered bank '{bank_id}'" + (f" version {bank_version}" if bank_version
+                                                    else "") + "; run init-db or bank list")
+    try:
+        a = svc.create_assessment(
+            session, bank=bank, name=name, teams=svc.parse_names(teams, "team"),
+            roles=svc.parse_names(roles, "role"), min_group_size=min_group_size,
+            anonymous=anonymous)
+    except InvalidInput as exc:
+        _fail(str(exc))
+    click.echo(f"Created assessment '{a.name}' on {bank.bank_id} v{bank.version} (draft).")
+    click.echo(a.id)
+
+
+def _assessment(assessment_id: int):  # type: ignore[no-untyped-def]
+    try:
+        return svc.get_assessment(db.session(), assessment_id)
+    except ServiceError as exc:
+        _fail(str(exc))
+
+
+def _set_status(assessment_id: int, status: AssessmentStatus) -> None:
+    a = _assessment(assessment_id)
+    try:
+        svc.set_status(db.session(), a, status)
+    except ServiceError as exc:
+        _fail(str(exc))
+    click.echo(f"Assessment {a.id} is {a.status.value}.")
+
+
+@assessment_cli.command("open")
+@click.argument("assessment_id", type=int)
+def assessment_open(assessment_id: int) -> None:
+    """Open an assessment for answers."""
+    _set_status(assessment_id, AssessmentStatus.OPEN)
+
+
+@assessment_cli.command("close")
+@click.argument("assessment_id", type=int)
+def assessment_close(assessment_id: int) -> None:
+    """Close an assessment: links stop accepting answers."""
+    _set_status(assessment_id, AssessmentStatus.CLOSED)
+
+
+@assessment_cli.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def assessment_list(as_json: bool) -> None:
+    """All assessments, newest first, with their submitted counts."""
+    session = db.session()
+    rows = session.execute(svc.list_assessments(session)).all()
+    entries = [
+        {"id": a.id, "name": a.name, "bank": a.bank.bank_id, "bank_version": a.bank.version,
+         "status": a.status.value, "submitted": submitted, "anonymous": a.anonymous,
+         "min_group_size": a.min_group_size}
+        for a, submitted in rows
+    ]
+    if as_json:
+        click.echo(json.dumps(entries, indent=2))
+        return
+    for e in entries:
+        click.echo(f"{e['id']}\t{e['status']}\t{e['submitted']} submitted\t"
+                   f"{e['bank']} v{e['bank_version']}\t{e['name']}")
+
+
+@assessment_cli.command("status")
+@click.argument("assessment_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+def assessment_status(assessment_id: int, as_json: bool) -> None:
+    """Invited, started and submitted counts per team, and the number of stored responses."""
+    session = db.session()
+    a = _assessment(assessment_id)
+    counts = svc.team_counts(session, a)
+    data = {
+        "id": a.id,
+        "name": a.name,
+        "status": a.status.value,
+        "responses": svc.response_count(session, a.id, submitted_only=False),
+        "submitted": svc.response_count(session, a.id),
+        "teams": {t: {"invited": c.invited, "started": c.started, "submitted": c.submitted}
+                  for t, c in counts.items()},
+    }
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    click.echo(f"{a.name} ({a.status.value}): {data['responses']} responses stored, "
+               f"{data['submitted']} submitted")
+    width = max([len(t) for t in counts] + [4])
+    click.echo(f"{'team':<{width}}  invited  started  submitted")
+    for team, c in counts.items():
+        click.echo(f"{team:<{width}}  {c.invited:>7}  {c.started:>7}  {c.submitted:>9}")
+
+
+@click.command("invite")
+@click.argument("assessment_id", type=int)
+@click.option("--team", required=True)
+@click.option("--role", required=True)
+@click.option("--count", type=int, required=True)
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the CSV here instead of standard output.")
+def invite_command(assessment_id: int, team: str, role: str, count: int, out: str | None) -> None:
+    """Generate COUNT invitation links for a team and role, as CSV (url,team,role)."""
+    a = _assessment(assessment_id)
+    try:
+        links = svc.generate_invitations(
+            db.session(), a, team=team, role=role, count=count,
+            base_url=current_app.config["BASE_URL"],
+            max_count=current_app.config["INVITE_MAX_COUNT"])
+    except ServiceError as exc:
+        _fail(str(exc))
+    text = svc.links_csv(links)
+    if out:
+        Path(out).write_text(text)
+        click.echo(f"Wrote {len(links)} links to {out}.", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@click.command("demo")
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--if-empty", is_flag=True, help="Do nothing if the database has assessments.")
+@click.option("--link", is_flag=True, help="Print a fresh unused respondent link.")
+def demo_command(seed: int, if_empty: bool, link: bool) -> None:
+    """Create the demo organisation, a lead user and ~150 submitted responses."""
+    from .services import demo
+
+    problems = upgrade_and_register()
+    if problems:
+        _fail("the question banks have problems", problems)
+    session = db.session()
+    info = demo.existing(session)
+    if info is None or not if_empty:
+        info = demo.create(session, seed=seed, instance_path=current_app.instance_path)
+        click.echo(f"Created the demo assessment '{info.assessment_name}' "
+                   f"with {info.responses} submitted responses.")
+    click.echo(f"Lead login:      {info.lead_email} / {info.lead_password}")
+    click.echo(f"Admin login:     {info.admin_email} / {info.admin_password}")
+    if link or not if_empty:
+        url = demo.fresh_link(session, info, base_url=current_app.config["BASE_URL"])
+        click.echo(f"Respondent link: {url}")

@@ -1,0 +1,216 @@
+"""Typed SQLAlchemy models: what is stored, and the constraints that keep it consistent.
+
+Invitation tokens are stored only as SHA-256 hashes; a response in anonymous mode loses its link
+to the invitation when it is submitted.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class UserRole(enum.StrEnum):
+    ADMIN = "admin"
+    LEAD = "lead"
+
+
+class AssessmentStatus(enum.StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class InvitationStatus(enum.StrEnum):
+    INVITED = "invited"
+    STARTED = "started"
+    SUBMITTED = "submitted"
+
+
+def _enum(cls: type[enum.Enum], name: str) -> sa.Enum:
+    return sa.Enum(cls, name=name, native_enum=False, length=16,
+                   values_callable=lambda e: [m.value for m in e])
+
+
+class User(UserMixin, Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(256))
+    role: Mapped[UserRole] = mapped_column(_enum(UserRole, "user_role"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == UserRole.ADMIN
+
+
+class BankVersion(Base):
+    """One version of a question bank; assessments pin a row of this table."""
+
+    __tablename__ = "banks"
+    __table_args__ = (sa.UniqueConstraint("bank_id", "version", name="uq_banks_bank_id_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bank_id: Mapped[str] = mapped_column(sa.String(64), index=True)
+    version: Mapped[int]
+    title: Mapped[str] = mapped_column(sa.String(200))
+    content_hash: Mapped[str] = mapped_column(sa.String(64))
+    definition: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    source: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Assessment(Base):
+    __tablename__ = "assessments"
+    __table_args__ = (
+        sa.CheckConstraint("min_group_size >= 2", name="min_group_size"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    bank_version_id: Mapped[int] = mapped_column(sa.ForeignKey("banks.id"))
+    status: Mapped[AssessmentStatus] = mapped_column(
+        _enum(AssessmentStatus, "assessment_status"), default=AssessmentStatus.DRAFT
+    )
+    min_group_size: Mapped[int] = mapped_column(default=5)
+    anonymous: Mapped[bool] = mapped_column(default=False)
+    closes_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    bank: Mapped[BankVersion] = relationship(lazy="joined")
+    teams: Mapped[list[Team]] = relationship(
+        back_populates="assessment", order_by="Team.name", cascade="all, delete-orphan"
+    )
+    roles: Mapped[list[Role]] = relationship(
+        back_populates="assessment", order_by="Role.name", cascade="all, delete-orphan"
+    )
+
+    def is_accepting(self, now: datetime | None = None) -> bool:
+        now = now or utcnow()
+        return self.status == AssessmentStatus.OPEN and (
+            self.closes_at is None or now < self.closes_at
+        )
+
+
+class Team(Base):
+    __tablename__ = "teams"
+    __table_args__ = (sa.UniqueConstraint("assessment_id", "name", name="uq_teams_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(sa.ForeignKey("assessments.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(sa.String(100))
+
+    assessment: Mapped[Assessment] = relationship(back_populates="teams")
+
+
+class Role(Base):
+    __tablename__ = "roles"
+    __table_args__ = (sa.UniqueConstraint("assessment_id", "name", name="uq_roles_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(sa.ForeignKey("assessments.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(sa.String(100))
+
+    assessment: Mapped[Assessment] = relationship(back_populates="roles")
+
+
+class Invitation(Base):
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("assessments.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    team_id: Mapped[int] = mapped_column(sa.ForeignKey("teams.id"))
+    role_id: Mapped[int] = mapped_column(sa.ForeignKey("roles.id"))
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    status: Mapped[InvitationStatus] = mapped_column(
+        _enum(InvitationStatus, "invitation_status"), default=InvitationStatus.INVITED
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    assessment: Mapped[Assessment] = relationship()
+    team: Mapped[Team] = relationship()
+    role: Mapped[Role] = relationship()
+
+
+class Response(Base):
+    """One person's answers. `invitation_id` is unique, so one invitation has at most one response;
+    in anonymous mode it is set to NULL on submission."""
+
+    __tablename__ = "responses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("assessments.id", ondelete="CASCADE"), index=True
+    )
+    invitation_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("invitations.id", ondelete="SET NULL"), unique=True
+    )
+    team_id: Mapped[int] = mapped_column(sa.ForeignKey("teams.id"))
+    role_id: Mapped[int] = mapped_column(sa.ForeignKey("roles.id"))
+    current_page: Mapped[int] = mapped_column(default=1)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[datetime | None]
+
+    answers: Mapped[list[Answer]] = relationship(cascade="all, delete-orphan")
+    comments: Mapped[list[Comment]] = relationship(cascade="all, delete-orphan")
+    team: Mapped[Team] = relationship()
+    role: Mapped[Role] = relationship()
+
+
+class Answer(Base):
+    """A value on the bank's scale, or NULL for "don't know"."""
+
+    __tablename__ = "answers"
+    __table_args__ = (
+        sa.UniqueConstraint("response_id", "question_id", name="uq_answers_response_question"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(sa.ForeignKey("responses.id", ondelete="CASCADE"))
+    question_id: Mapped[str] = mapped_column(sa.String(64))
+    value: Mapped[float | None]
+
+
+class Comment(Base):
+    __tablename__ = "comments"
+    __table_args__ = (
+        sa.UniqueConstraint("response_id", "dimension_id", name="uq_comments_response_dimension"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(sa.ForeignKey("responses.id", ondelete="CASCADE"))
+    dimension_id: Mapped[str] = mapped_column(sa.String(64))
+    text: Mapped[str] = mapped_column(sa.Text)

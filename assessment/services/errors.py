@@ -1,0 +1,19 @@
+"""Domain errors raised by services; the web and CLI layers map them to messages and codes."""
+
+
+class ServiceError(Exception):
+    """An error the user caused and can act on; the message is safe to show."""
+
+
+class NotFound(ServiceError):
+    pass
+
+
+class Conflict(ServiceError):
+    pass
+
+
+class InvalidInput(ServiceError):
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []

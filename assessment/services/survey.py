@@ -1,0 +1,217 @@
+"""The respondent's side: find an invitation by token, save answers page by page, submit once.
+
+Every write first locks the invitation row (SELECT ... FOR UPDATE on PostgreSQL; SQLite's
+BEGIN IMMEDIATE serialises writers anyway), so a double-clicked submit, a replayed post or the same
+link used on two devices at once cannot produce two responses or change a submitted one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..banks import Bank, Dimension, Question
+from ..models import (
+    Answer,
+    Assessment,
+    Comment,
+    Invitation,
+    InvitationStatus,
+    Response,
+    utcnow,
+)
+from .assessments import hash_token
+from .banks import bank_of
+from .errors import Conflict, InvalidInput, NotFound
+
+DONT_KNOW = "dk"
+
+
+class AlreadySubmitted(Conflict):
+    pass
+
+
+class NotAccepting(Conflict):
+    """The assessment is not open (draft, closed or past its close date)."""
+
+
+@dataclass
+class Survey:
+    invitation: Invitation
+    assessment: Assessment
+    bank: Bank
+    response: Response | None
+
+    @property
+    def pages(self) -> int:
+        return len(self.bank.dimensions)
+
+    def dimension(self, page: int) -> Dimension:
+        return self.bank.dimensions[page - 1]
+
+    def questions(self, page: int) -> list[Question]:
+        return self.bank.questions_in(self.dimension(page).id)
+
+    @property
+    def submitted(self) -> bool:
+        return self.invitation.status == InvitationStatus.SUBMITTED
+
+
+def _invitation(session: Session, token: str, *, lock: bool = False) -> Invitation:
+    if not token or len(token) > 128:
+        raise NotFound("unknown link")
+    stmt = sa.select(Invitation).where(Invitation.token_hash == hash_token(token))
+    if lock:
+        stmt = stmt.with_for_update()
+    invitation = session.scalar(stmt)
+    if invitation is None:
+        raise NotFound("unknown link")
+    return invitation
+
+
+def load(session: Session, token: str, *, lock: bool = False) -> Survey:
+    invitation = _invitation(session, token, lock=lock)
+    assessment = invitation.assessment
+    response = session.scalar(sa.select(Response).where(Response.invitation_id == invitation.id))
+    return Survey(invitation, assessment, bank_of(assessment.bank), response)
+
+
+def _writable(session: Session, token: str) -> Survey:
+    survey = load(session, token, lock=True)
+    if survey.submitted:
+        raise AlreadySubmitted("This link has already been used to submit answers.")
+    if not survey.assessment.is_accepting():
+        raise NotAccepting("This assessment is not accepting answers.")
+    return survey
+
+
+def start(session: Session, token: str) -> Survey:
+    """Create the response on first use; opening the link again resumes the same response."""
+    survey = _writable(session, token)
+    if survey.response is None:
+        inv = survey.invitation
+        survey.response = Response(assessment_id=inv.assessment_id, invitation_id=inv.id,
+                                   team_id=inv.team_id, role_id=inv.role_id)
+        session.add(survey.response)
+        inv.status = InvitationStatus.STARTED
+        try:
+            session.commit()
+        except IntegrityError:
+            # Another device created it between our read and write: use theirs.
+            session.rollback()
+            return load(session, token)
+    else:
+        session.commit()
+    return survey
+
+
+def parse_value(raw: str, bank: Bank) -> float | None:
+    """A posted answer: a scale point, or "dk" for don't know. Anything else is refused."""
+    if raw == DONT_KNOW and bank.scale.not_applicable:
+        return None
+    if raw.isdigit() and int(raw) in bank.scale.points:
+        return float(raw)
+    raise ValueError(raw)
+
+
+def save_page(
+    session: Session,
+    token: str,
+    page: int,
+    answers: Mapping[str, str],
+    comment: str | None,
+    *,
+    comment_max: int,
+) -> Survey:
+    """Store one page's answers and comment. Every value is checked first; if any is refused,
+    nothing is changed and InvalidInput lists the problems."""
+    survey = _writable(session, token)
+    if not 1 <= page <= survey.pages:
+        raise NotFound("no such page")
+    on_page = {q.id for q in survey.questions(page)}
+    problems: list[str] = []
+    values: dict[str, float | None] = {}
+    for qid, raw in answers.items():
+        if qid not in on_page:
+            problems.append(f"'{qid[:40]}' is not a question on this page.")
+            continue
+        try:
+            values[qid] = parse_value(raw, survey.bank)
+        except ValueError:
+            problems.append(f"The answer to {qid} is not one of the options offered.")
+    comment = (comment or "").strip()
+    if len(comment) > comment_max:
+        problems.append(f"The comment is {len(comment)} characters; the limit is {comment_max}.")
+    if problems:
+        session.rollback()
+        raise InvalidInput("Nothing was saved.", problems)
+
+    if survey.response is None:
+        session.rollback()
+        survey = start(session, token)
+        survey = _writable(session, token)
+    response = survey.response
+    assert response is not None
+    existing = {
+        a.question_id: a
+        for a in session.scalars(
+            sa.select(Answer).where(Answer.response_id == response.id,
+                                    Answer.question_id.in_(on_page))
+        )
+    }
+    for qid, value in values.items():
+        if qid in existing:
+            existing[qid].value = value
+        else:
+            session.add(Answer(response_id=response.id, question_id=qid, value=value))
+    dim_id = survey.dimension(page).id
+    stored = session.scalar(
+        sa.select(Comment).where(Comment.response_id == response.id,
+                                 Comment.dimension_id == dim_id)
+    )
+    if comment and stored:
+        stored.text = comment
+    elif comment:
+        session.add(Comment(response_id=response.id, dimension_id=dim_id, text=comment))
+    elif stored:
+        session.delete(stored)
+    response.current_page = max(response.current_page, min(page + 1, survey.pages + 1))
+    session.commit()
+    return survey
+
+
+def stored_answers(session: Session, response: Response | None) -> dict[str, float | None]:
+    if response is None:
+        return {}
+    rows = session.execute(
+        sa.select(Answer.question_id, Answer.value).where(Answer.response_id == response.id)
+    )
+    return {k: v for k, v in rows}
+
+
+def stored_comments(session: Session, response: Response | None) -> dict[str, str]:
+    if response is None:
+        return {}
+    rows = session.execute(
+        sa.select(Comment.dimension_id, Comment.text).where(Comment.response_id == response.id)
+    )
+    return {k: v for k, v in rows}
+
+
+def submit(session: Session, token: str) -> None:
+    """Submit exactly once. In anonymous mode the response is cut loose from its invitation, which
+    keeps only the fact that it was used."""
+    survey = _writable(session, token)
+    response = survey.response
+    if response is None:
+        session.rollback()
+        raise Conflict("There are no answers to submit yet.")
+    response.submitted_at = utcnow()
+    survey.invitation.status = InvitationStatus.SUBMITTED
+    if survey.assessment.anonymous:
+        response.invitation_id = None
+    session.commit()

@@ -1,0 +1,27 @@
+"""Staff accounts: admins run assessments, leads read results."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..models import User, UserRole
+from .errors import Conflict, InvalidInput
+
+MIN_PASSWORD_LENGTH = 12
+
+
+def create_user(session: Session, email: str, password: str, role: UserRole) -> User:
+    email = (email or "").strip()
+    if "@" not in email or len(email) > 254:
+        raise InvalidInput(f"'{email}' is not an email address.")
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.")
+    exists = session.scalar(sa.select(User.id).where(sa.func.lower(User.email) == email.lower()))
+    if exists:
+        raise Conflict(f"A user with the email {email} already exists.")
+    user = User(email=email, role=role)
+    user.set_password(password)
+    session.add(user)
+    session.commit()
+    return user

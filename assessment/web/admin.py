@@ -1,0 +1,199 @@
+"""The admin's pages: assessments, invitation links, rosters, status and users."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from datetime import datetime, time
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from .. import db
+from ..models import AssessmentStatus, User, UserRole
+from ..services import assessments as svc
+from ..services import users as user_svc
+from ..services.banks import latest_banks
+from ..services.errors import InvalidInput, ServiceError
+from .forms import AssessmentForm, InviteForm, RosterForm, StatusForm, UserForm
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+log = logging.getLogger(__name__)
+
+
+def admin_required(view):  # type: ignore[no-untyped-def]
+    @functools.wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if not current_user.is_admin:
+            log.warning("permission refused: %s", request.endpoint)
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+@bp.route("/")
+@login_required
+def index():  # type: ignore[no-untyped-def]
+    if not current_user.is_admin:
+        return render_template("admin/lead_home.html")
+    page = request.args.get("page", 1, type=int)
+    size = current_app.config["PAGE_SIZE"]
+    session = db.session()
+    total = session.scalar(sa.select(sa.func.count()).select_from(svc.Assessment)) or 0
+    pages = max(1, -(-total // size))
+    page = min(max(page, 1), pages)
+    rows = session.execute(svc.list_assessments(session).limit(size).offset((page - 1) * size))
+    return render_template("admin/index.html", rows=rows.all(), page=page, pages=pages,
+                           total=total)
+
+
+@bp.route("/assessments/new", methods=["GET", "POST"])
+@admin_required
+def new_assessment():  # type: ignore[no-untyped-def]
+    session = db.session()
+    banks = latest_banks(session)
+    form = AssessmentForm()
+    form.bank.choices = [(b.id, f"{b.title} ({b.bank_id} v{b.version})") for b in banks]
+    if form.validate_on_submit():
+        bank = next((b for b in banks if b.id == form.bank.data), None)
+        closes_at = (datetime.combine(form.closes_on.data, time.max)
+                     if form.closes_on.data else None)
+        try:
+            assessment = svc.create_assessment(
+                session, bank=bank, name=form.name.data,
+                teams=svc.parse_names(form.teams.data, "team"),
+                roles=svc.parse_names(form.roles.data, "role"),
+                min_group_size=form.min_group_size.data, anonymous=form.anonymous.data,
+                closes_at=closes_at,
+            )
+        except InvalidInput as exc:
+            flash(str(exc), "error")
+        else:
+            flash(f"Assessment “{assessment.name}” created as a draft.", "info")
+            return redirect(url_for("admin.assessment", assessment_id=assessment.id))
+    return render_template("admin/new_assessment.html", form=form), (
+        422 if form.errors or request.method == "POST" else 200)
+
+
+def _load(assessment_id: int):  # type: ignore[no-untyped-def]
+    try:
+        return svc.get_assessment(db.session(), assessment_id)
+    except ServiceError:
+        abort(404)
+
+
+@bp.route("/assessments/<int:assessment_id>")
+@admin_required
+def assessment(assessment_id: int):  # type: ignore[no-untyped-def]
+    return _render_assessment(_load(assessment_id))
+
+
+def _render_assessment(a, *, invite_form=None, roster_form=None, problems=None, code=200):  # type: ignore[no-untyped-def]
+    invite_form = invite_form or InviteForm(formdata=None)
+    invite_form.team.choices = [t.name for t in a.teams]
+    invite_form.role.choices = [r.name for r in a.roles]
+    counts = svc.team_counts(db.session(), a)
+    return render_template(
+        "admin/assessment.html", a=a, counts=counts, invite_form=invite_form,
+        roster_form=roster_form or RosterForm(formdata=None), status_form=StatusForm(),
+        problems=problems or [],
+        responses=svc.response_count(db.session(), a.id, submitted_only=False),
+    ), code
+
+
+@bp.route("/assessments/<int:assessment_id>/status", methods=["POST"])
+@admin_required
+def set_status(assessment_id: int):  # type: ignore[no-untyped-def]
+    a = _load(assessment_id)
+    form = StatusForm()
+    action = request.form.get("action")
+    if not form.validate_on_submit() or action not in ("open", "close"):
+        abort(400)
+    status = AssessmentStatus.OPEN if action == "open" else AssessmentStatus.CLOSED
+    try:
+        svc.set_status(db.session(), a, status)
+        flash(f"The assessment is now {status.value}.", "info")
+    except ServiceError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("admin.assessment", assessment_id=a.id))
+
+
+def _csv_download(text: str, filename: str) -> Response:
+    return Response(text, mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename={filename}"})
+
+
+@bp.route("/assessments/<int:assessment_id>/invitations", methods=["POST"])
+@admin_required
+def invite(assessment_id: int):  # type: ignore[no-untyped-def]
+    a = _load(assessment_id)
+    form = InviteForm()
+    form.team.choices = [t.name for t in a.teams]
+    form.role.choices = [r.name for r in a.roles]
+    if not form.validate_on_submit():
+        return _render_assessment(a, invite_form=form, code=422)
+    try:
+        links = svc.generate_invitations(
+            db.session(), a, team=form.team.data, role=form.role.data, count=form.count.data,
+            base_url=current_app.config["BASE_URL"],
+            max_count=current_app.config["INVITE_MAX_COUNT"])
+    except ServiceError as exc:
+        flash(str(exc), "error")
+        return _render_assessment(a, invite_form=form, code=409)
+    return _csv_download(svc.links_csv(links), f"assessment-{a.id}-links.csv")
+
+
+@bp.route("/assessments/<int:assessment_id>/roster", methods=["POST"])
+@admin_required
+def roster(assessment_id: int):  # type: ignore[no-untyped-def]
+    a = _load(assessment_id)
+    form = RosterForm()
+    if not form.validate_on_submit():
+        return _render_assessment(a, roster_form=form, code=422)
+    try:
+        links = svc.import_roster(
+            db.session(), a, form.roster.data.read(), base_url=current_app.config["BASE_URL"],
+            max_rows=current_app.config["ROSTER_MAX_ROWS"])
+    except InvalidInput as exc:
+        db.session().rollback()
+        flash(str(exc), "error")
+        return _render_assessment(a, roster_form=form, problems=exc.problems, code=422)
+    except ServiceError as exc:
+        flash(str(exc), "error")
+        return _render_assessment(a, roster_form=form, code=409)
+    return _csv_download(svc.links_csv(links, with_email=True), f"assessment-{a.id}-roster.csv")
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@admin_required
+def users():  # type: ignore[no-untyped-def]
+    session = db.session()
+    form = UserForm()
+    code = 200
+    if form.validate_on_submit():
+        try:
+            user_svc.create_user(session, form.email.data, form.password.data,
+                                 UserRole(form.role.data))
+        except ServiceError as exc:
+            flash(str(exc), "error")
+            code = 409
+        else:
+            flash(f"User {form.email.data} created.", "info")
+            return redirect(url_for("admin.users"))
+    elif request.method == "POST":
+        code = 422
+    all_users = session.scalars(sa.select(User).order_by(User.email)).all()
+    return render_template("admin/users.html", form=form, users=all_users), code

@@ -1,0 +1,48 @@
+"""Error pages: a message the person can act on, never a traceback; the session is rolled back."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .. import db
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: "The request could not be understood.",
+    403: "You do not have access to this page.",
+    404: "There is nothing here.",
+    405: "That action is not available here.",
+    413: "What you sent is too large.",
+    429: "Too many attempts. Please wait a minute and try again.",
+}
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):  # type: ignore[no-untyped-def]
+        log.warning("csrf refused: %s", exc.description)
+        message = ("The form had expired or was sent from elsewhere. Go back, reload the page "
+                   "and try again; nothing was saved.")
+        return render_template("errors/error.html", code=400, message=message), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+        code = exc.code or 500
+        message = MESSAGES.get(code, exc.description if code < 500 else "Something went wrong.")
+        return render_template("errors/error.html", code=code, message=message), code
+
+    @app.errorhandler(Exception)
+    def server_error(exc: Exception):  # type: ignore[no-untyped-def]
+        log.exception("unhandled error")
+        try:
+            db.session().rollback()
+        except Exception:  # noqa: BLE001 - the database may be the thing that failed
+            log.exception("rollback failed")
+        message = ("Something went wrong on our side and nothing was changed. "
+                   "Please try again in a moment.")
+        return render_template("errors/error.html", code=500, message=message, retry=True), 500

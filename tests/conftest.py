@@ -1,0 +1,125 @@
+"""Shared fixtures: a real database per test (a SQLite file, or PostgreSQL when
+TEST_DATABASE_URL is set), the app, its test client and CLI runner, and small builders."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from assessment import create_app, db
+from assessment.models import Base, UserRole
+from assessment.services import assessments as svc
+from assessment.services.banks import find_bank, register_bank_dir
+from assessment.services.users import create_user
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+ADMIN_PASSWORD = "admin-password-123"
+LEAD_PASSWORD = "lead-password-1234"
+
+
+def reset_database(url: str) -> None:
+    engine = db.make_engine(url)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+            conn.exec_driver_sql("CREATE SCHEMA public")
+        Base.metadata.create_all(conn)
+    engine.dispose()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    url = PG_URL or f"sqlite:///{tmp_path / 'test.db'}"
+    reset_database(url)
+    return url
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Iterator:
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "DATABASE_URL": database_url,
+        "BASE_URL": "http://testserver",
+        "REPORTS_DIR": str(tmp_path / "reports"),
+    })
+    with app.app_context():
+        result = register_bank_dir(db.session(), app.config["BANKS_DIR"])
+        assert not result.problems, result.problems
+        create_user(db.session(), "admin@example.org", ADMIN_PASSWORD, UserRole.ADMIN)
+        create_user(db.session(), "lead@example.org", LEAD_PASSWORD, UserRole.LEAD)
+    yield app
+    app.extensions["db_engine"].dispose()
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()
+
+
+def csrf_token(client, url: str) -> str:  # type: ignore[no-untyped-def]
+    page = client.get(url)
+    match = CSRF.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {url} ({page.status_code})"
+    return match.group(1)
+
+
+class Auth:
+    def __init__(self, client) -> None:  # type: ignore[no-untyped-def]
+        self.client = client
+
+    def login(self, email: str = "admin@example.org", password: str = ADMIN_PASSWORD):  # type: ignore[no-untyped-def]
+        token = csrf_token(self.client, "/login")
+        return self.client.post("/login", data={"email": email, "password": password,
+                                                "csrf_token": token})
+
+
+@pytest.fixture
+def auth(client) -> Auth:  # type: ignore[no-untyped-def]
+    return Auth(client)
+
+
+def make_assessment(app, *, status: str = "open", anonymous: bool = False,  # type: ignore[no-untyped-def]
+                    teams=("Sales", "Finance"), roles=("Manager", "Staff"),
+                    bank: str = "alignment", min_group_size: int = 5) -> int:
+    from assessment.models import AssessmentStatus
+
+    with app.app_context():
+        session = db.session()
+        a = svc.create_assessment(session, bank=find_bank(session, bank), name="Test",
+                                  teams=list(teams), roles=list(roles),
+                                  min_group_size=min_group_size, anonymous=anonymous)
+        if status != "draft":
+            svc.set_status(session, a, AssessmentStatus.OPEN)
+        if status == "closed":
+            svc.set_status(session, a, AssessmentStatus.CLOSED)
+        return a.id
+
+
+def make_tokens(app, assessment_id: int, n: int = 1, team: str = "Sales",  # type: ignore[no-untyped-def]
+                role: str = "Staff") -> list[str]:
+    from assessment.models import Assessment
+
+    with app.app_context():
+        session = db.session()
+        a = session.get(Assessment, assessment_id)
+        links = svc.generate_invitations(session, a, team=team, role=role, count=n,
+                                         base_url="http://testserver")
+        return [link.url.rsplit("/", 1)[1] for link in links]
+
+
+def count(app, model) -> int:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        return db.session().scalar(sa.select(sa.func.count()).select_from(model))
