@@ -1,0 +1,452 @@
+"""The whole analysis in one call: answers, groups, roles and a bank in, what a lead reads out.
+
+Owns the order of the stages (scores, agreement, suppression, divergence, clusters, alignment,
+recommendations, readiness) and the shape of the JSON-ready result shared by the `analyze`
+command, the web dashboards and the API. Every group, role and group x role cell passes through
+`confidentiality` before it is written into the result.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from assessment.banks import Bank
+
+from .agreement import ad_m, cronbach_alpha, icc, null_variance, rwg, rwg_j
+from .alignment import align, weighted_mean
+from .clustering import PerceptionClusters, describe_clusters
+from .confidentiality import suppressed_cells, suppressed_keys
+from .divergence import divergent_items, role_gaps
+from .inputs import AnalysisInput
+from .rules import Facts, readiness, recommend
+from .scoring import GroupMoments, Summary, answer_distribution, lens_column, score_respondents
+
+SUPPRESSED = {"suppressed": True}
+EVIDENCE_ITEMS = 3
+EVIDENCE_GROUPS = 3
+
+
+def analyze(
+    answers: pd.DataFrame,
+    bank: Bank,
+    *,
+    groups: pd.Series,
+    roles: pd.Series | None = None,
+    min_group_size: int = 5,
+    response_rate: float | None = None,
+    random_state: int = 0,
+) -> dict:
+    """Analyse one assessment's answers against its bank.
+
+    `answers`: index = respondent id, a column per question id (raw values on the bank's scale,
+    NaN = don't know; reverse items are flipped here). `groups` / `roles`: each respondent's team
+    and role as strings, on the same index. Cells below `min_group_size` respondents are
+    suppressed everywhere. `response_rate` (0-1) is passed to the rules as a fact when known.
+    Returns a JSON-ready dict (plain ints, floats, strings, None) with the keys `bank`,
+    `n_respondents`, `min_group_size`, `overall`, `dimensions`, `items`, `divergence`,
+    `recommendations`, `readiness`.
+    """
+    if min_group_size < 1:
+        raise ValueError("min_group_size must be at least 1")
+    data = AnalysisInput.prepare(answers, bank, groups=groups, roles=roles)
+    return _plain(_Analysis(data, min_group_size, response_rate, random_state).run())
+
+
+def _rows_hidden(keys_hidden: pd.Series, columns: pd.Index) -> pd.DataFrame:
+    """A frame (keys x columns) that is True on the rows of hidden keys."""
+    return pd.DataFrame(np.repeat(keys_hidden.to_numpy(dtype=bool)[:, None], len(columns), axis=1),
+                        index=keys_hidden.index, columns=columns)
+
+
+class _Analysis:
+    """One run of the analysis; each stage stores the frames the later stages read."""
+
+    def __init__(self, data: AnalysisInput, min_group_size: int, response_rate: float | None,
+                 random_state: int) -> None:
+        self.data = data
+        self.bank = data.bank
+        self.scale = data.bank.scale
+        self.k = min_group_size
+        self.response_rate = response_rate
+        self.random_state = random_state
+        self.null_var = null_variance(self.scale.max - self.scale.min + 1)
+
+    def run(self) -> dict:
+        self.membership()
+        items = self.items()
+        dimensions = self.dimensions()
+        divergence = self.divergence()
+        table = self.alignment()
+        for dim_id, entry in dimensions.items():
+            row = table.loc[dim_id]
+            entry.update({
+                "lenses": {"architecture": row["architecture"],
+                           "operating_model": row["operating_model"]},
+                "lens_gap": row["lens_gap"],
+                "alignment": row["alignment"],
+                "consensus": row["consensus"],
+                "low_confidence": bool(row["low_confidence"]),
+                "divergent_items": int(self.divergent_count.get(dim_id, 0)),
+            })
+        facts = self.facts(table, divergence["clusters"]["k"])
+        bank = self.bank
+        return {
+            "bank": {"id": bank.id, "version": bank.version, "title": bank.title},
+            "scale": {"min": self.scale.min, "max": self.scale.max},
+            "n_respondents": len(self.data.answers),
+            "min_group_size": self.k,
+            "response_rate": self.response_rate,
+            "overall": {
+                "alignment": facts.global_["overall_alignment"],
+                "score": facts.global_["overall_score"],
+                "consensus": weighted_mean(table["consensus"], table["weight"]),
+                "groups": len(self.group_hidden),
+                "groups_suppressed": int(self.group_hidden.sum()),
+                "roles": 0 if self.role_hidden is None else len(self.role_hidden),
+                "roles_suppressed": 0 if self.role_hidden is None else int(self.role_hidden.sum()),
+            },
+            "suppressed_note": (
+                f"Groups, roles and group x role cells with fewer than {self.k} respondents are "
+                "shown as suppressed, together with the next smallest cell where a hidden value "
+                "could otherwise be worked out from the total."
+            ),
+            "dimensions": dimensions,
+            "items": items,
+            "divergence": divergence,
+            "recommendations": recommend(bank, facts, self.evidence),
+            "readiness": readiness(bank, facts),
+        }
+
+    # -- confidentiality of the breakdowns ------------------------------------------------------
+
+    def membership(self) -> None:
+        """Which groups, roles and group x role cells are hidden by their number of members."""
+        groups, roles = self.data.groups, self.data.roles
+        self.group_hidden = suppressed_keys(groups.value_counts(sort=False), self.k)
+        self.role_hidden = None
+        self.cell_hidden = None
+        if roles is not None:
+            self.role_hidden = suppressed_keys(roles.value_counts(sort=False), self.k)
+            crossed = pd.crosstab(groups, roles)
+            hidden = (_rows_hidden(self.group_hidden, crossed.columns)
+                      | _rows_hidden(self.role_hidden, crossed.index).T)
+            self.cell_hidden = suppressed_cells(crossed, self.k, hidden=hidden, lines=(0, 1))
+
+    def breakdown_hidden(self, counts: pd.DataFrame, keys_hidden: pd.Series) -> pd.DataFrame:
+        """Cells of a keys x columns breakdown to hide: hidden keys' rows, then cells with fewer
+        than k values in each column, with complementary suppression per column."""
+        rows = _rows_hidden(keys_hidden.reindex(counts.index, fill_value=True), counts.columns)
+        return suppressed_cells(counts, self.k, hidden=rows, lines=(0,))
+
+    # -- items ----------------------------------------------------------------------------------
+
+    def items(self) -> dict:
+        scored, groups, roles = self.data.scored, self.data.groups, self.data.roles
+        overall = Summary.of(GroupMoments.of(scored, None), self.scale)
+        self.item_moments = GroupMoments.of(scored, groups)
+        by_group = Summary.of(self.item_moments, self.scale)
+        self.item_hidden = self.breakdown_hidden(self.item_moments.count, self.group_hidden)
+        item_rwg = rwg(self.item_moments, self.null_var)
+        self.item_ad = ad_m(scored, groups, self.item_moments)
+        self.item_icc = icc(self.item_moments)
+        self.item_rwg_shown = item_rwg.where(~self.item_hidden)
+        self.item_group_scores = by_group.score.where(~self.item_hidden)
+        distribution = answer_distribution(scored, self.scale)
+        self.item_scores = overall.score.loc["all"]
+        if roles is not None:
+            role_moments = GroupMoments.of(scored, roles)
+            by_role = Summary.of(role_moments, self.scale)
+            role_hidden = self.breakdown_hidden(role_moments.count, self.role_hidden)
+            self.item_role_gaps = role_gaps(by_role, role_hidden, self.scale)
+        else:
+            self.item_role_gaps = pd.DataFrame(index=scored.columns,
+                                               columns=["high", "low", "difference",
+                                                        "effect_size", "p_value"])
+        out: dict[str, dict] = {}
+        for q in self.bank.questions:
+            qid = q.id
+            group_cells: dict[str, Any] = {}
+            for g in self.item_moments.count.index:
+                if self.item_hidden.at[g, qid]:
+                    group_cells[str(g)] = SUPPRESSED
+                    continue
+                cell = by_group.cell(g, qid)
+                cell["rwg"] = item_rwg.at[g, qid]
+                cell["ad_m"] = self.item_ad.at[g, qid]
+                group_cells[str(g)] = cell
+            entry = {
+                "dimension": q.dimension,
+                "lens": q.lens,
+                "reverse": q.reverse,
+                **overall.cell("all", qid),
+                "icc1": self.item_icc.at[qid, "icc1"],
+                "icc2": self.item_icc.at[qid, "icc2"],
+                "rwg_mean": self.item_rwg_shown[qid].mean(),
+                "ad_m_mean": self.item_ad[qid].where(~self.item_hidden[qid]).mean(),
+                "distribution": {point: int(distribution.at[point, qid])
+                                 for point in distribution.index},
+                "groups": group_cells,
+            }
+            if roles is not None:
+                entry["roles"] = {
+                    str(r): SUPPRESSED if role_hidden.at[r, qid] else by_role.cell(r, qid)
+                    for r in role_moments.count.index
+                }
+            out[qid] = entry
+        return out
+
+    # -- dimensions -----------------------------------------------------------------------------
+
+    def dimensions(self) -> dict:
+        scored, groups, roles = self.data.scored, self.data.groups, self.data.roles
+        respondents = score_respondents(scored, self.bank)
+        self.respondent_scores = respondents
+        overall = Summary.of(GroupMoments.of(respondents, None), self.scale)
+        moments = GroupMoments.of(respondents, groups)
+        by_group = Summary.of(moments, self.scale)
+        hidden = self.breakdown_hidden(moments.count, self.group_hidden)
+        score_icc = icc(moments)
+        self.dim_overall, self.dim_by_group, self.dim_hidden = overall, by_group, hidden
+        if roles is not None:
+            role_moments = GroupMoments.of(respondents, roles)
+            by_role = Summary.of(role_moments, self.scale)
+            role_hidden = self.breakdown_hidden(role_moments.count, self.role_hidden)
+            dims = [d.id for d in self.bank.dimensions]
+            self.dim_role_gaps = role_gaps(
+                Summary(*(getattr(by_role, f)[dims] for f in
+                          ("n", "mean", "sd", "ci_low", "ci_high", "score"))),
+                role_hidden[dims], self.scale)
+            crossed = GroupMoments.of(respondents, [groups, roles])
+            crossed_summary = Summary.of(crossed, self.scale)
+        self.rwg_j: dict[str, pd.Series] = {}
+        self.alpha: dict[str, float] = {}
+        out: dict[str, dict] = {}
+        for d in self.bank.dimensions:
+            qids = [q.id for q in self.bank.questions_in(d.id)]
+            dim_rwg_j = rwg_j(self.item_moments, self.null_var, qids)
+            dim_ad = self.item_ad[qids].mean(axis=1)
+            shown = ~hidden[d.id]
+            self.rwg_j[d.id] = dim_rwg_j.where(shown)
+            self.alpha[d.id] = cronbach_alpha(scored[qids])
+            group_cells: dict[str, Any] = {}
+            for g in moments.count.index:
+                if hidden.at[g, d.id]:
+                    group_cells[str(g)] = SUPPRESSED
+                    continue
+                cell = by_group.cell(g, d.id)
+                cell["rwg_j"] = dim_rwg_j[g]
+                cell["ad_m"] = dim_ad[g]
+                cell["lenses"] = {
+                    lens: (by_group.score.at[g, lens_column(d.id, lens)]
+                           if lens_column(d.id, lens) in moments.count.columns
+                           and moments.count.at[g, lens_column(d.id, lens)] >= self.k else None)
+                    for lens in ("architecture", "operating_model")
+                }
+                group_cells[str(g)] = cell
+            entry = {
+                "title": d.title,
+                "weight": d.weight,
+                "items": qids,
+                **overall.cell("all", d.id),
+                "alpha": self.alpha[d.id],
+                "icc1": score_icc.at[d.id, "icc1"],
+                "icc2": score_icc.at[d.id, "icc2"],
+                "rwg_j_mean": dim_rwg_j.where(shown).mean(),
+                "ad_m_mean": dim_ad.where(shown).mean(),
+                "lens_stats": {
+                    lens: overall.cell("all", lens_column(d.id, lens))
+                    for lens in ("architecture", "operating_model")
+                    if lens_column(d.id, lens) in respondents.columns
+                },
+                "role_gap": None,
+                "groups": group_cells,
+            }
+            if roles is not None:
+                entry["role_gap"] = self.dim_role_gaps.at[d.id, "difference"]
+                entry["roles"] = {
+                    str(r): SUPPRESSED if role_hidden.at[r, d.id] else by_role.cell(r, d.id)
+                    for r in role_moments.count.index
+                }
+                entry["group_roles"] = self.group_role_cells(d.id, crossed, crossed_summary,
+                                                            hidden[d.id], role_hidden[d.id])
+            out[d.id] = entry
+        return out
+
+    def group_role_cells(self, dim_id: str, crossed: GroupMoments, summary: Summary,
+                         group_hidden: pd.Series, role_hidden: pd.Series) -> dict:
+        """One dimension's group x role table, suppressed as a two-way breakdown."""
+        counts = crossed.count[dim_id].unstack(fill_value=0)
+        counts = counts.reindex(index=group_hidden.index, columns=role_hidden.index, fill_value=0)
+        already = (_rows_hidden(group_hidden, counts.columns)
+                   | _rows_hidden(role_hidden, counts.index).T
+                   | self.cell_hidden.reindex(index=counts.index, columns=counts.columns,
+                                              fill_value=False))
+        hidden = suppressed_cells(counts, self.k, hidden=already, lines=(0, 1))
+        cells: dict[str, dict] = {}
+        for (g, r) in crossed.count.index:
+            if counts.at[g, r] == 0:
+                continue
+            cells.setdefault(str(g), {})[str(r)] = (
+                SUPPRESSED if hidden.at[g, r] else summary.cell((g, r), dim_id))
+        return cells
+
+    # -- divergence -----------------------------------------------------------------------------
+
+    def divergence(self) -> dict:
+        items = divergent_items(self.bank, self.item_rwg_shown, self.item_icc,
+                                self.item_group_scores, self.item_role_gaps)
+        self.divergent = items
+        self.divergent_count = pd.Series([e["dimension"] for e in items],
+                                         dtype=object).value_counts()
+        model = PerceptionClusters(min_cluster_size=self.k,
+                                   random_state=self.random_state).fit(self.data.scored)
+        self.clusters = describe_clusters(
+            model, self.data.scored, self.bank, groups=self.data.groups, roles=self.data.roles,
+            group_hidden=self.group_hidden, role_hidden=self.role_hidden,
+            min_group_size=self.k)
+        return {"items": items, "clusters": self.clusters}
+
+    # -- alignment and facts --------------------------------------------------------------------
+
+    def alignment(self) -> pd.DataFrame:
+        rows = []
+        overall = self.dim_overall
+        for d in self.bank.dimensions:
+            lens_score = {}
+            lens_n = {}
+            for lens in ("architecture", "operating_model"):
+                column = lens_column(d.id, lens)
+                present = column in overall.score.columns
+                lens_score[lens] = overall.score.at["all", column] if present else np.nan
+                lens_n[lens] = overall.n.at["all", column] if present else 0
+            rows.append({
+                "dimension": d.id,
+                "weight": d.weight,
+                "score": overall.score.at["all", d.id],
+                "n": overall.n.at["all", d.id],
+                "architecture": lens_score["architecture"],
+                "operating_model": lens_score["operating_model"],
+                "n_architecture": lens_n["architecture"],
+                "n_operating_model": lens_n["operating_model"],
+                "consensus": self.rwg_j[d.id].mean(),
+            })
+        self.table = align(pd.DataFrame(rows).set_index("dimension"), self.k)
+        return self.table
+
+    def facts(self, table: pd.DataFrame, clusters_k: int | None) -> Facts:
+        dimensions: dict[str, dict[str, Any]] = {}
+        for d in self.bank.dimensions:
+            row = table.loc[d.id]
+            role_gap = (self.dim_role_gaps.at[d.id, "difference"]
+                        if self.data.roles is not None else None)
+            dimensions[d.id] = {
+                "score": row["score"],
+                "architecture": row["architecture"],
+                "operating_model": row["operating_model"],
+                "lens_gap": row["lens_gap"],
+                "alignment": row["alignment"],
+                "consensus": row["consensus"],
+                "alpha": self.alpha[d.id],
+                "role_gap": role_gap,
+                "divergent_items": int(self.divergent_count.get(d.id, 0)),
+            }
+        for values in dimensions.values():
+            for key, value in values.items():
+                values[key] = _number(value)
+        global_ = {
+            "overall_alignment": _number(weighted_mean(table["alignment"], table["weight"])),
+            "overall_score": _number(weighted_mean(table["score"], table["weight"])),
+            "n_respondents": len(self.data.answers),
+            "response_rate": _number(self.response_rate),
+            "clusters": clusters_k,
+        }
+        return Facts(dimensions, global_)
+
+    # -- evidence for recommendations -----------------------------------------------------------
+
+    def evidence(self, dim_id: str | None, clauses: list[dict]) -> dict:
+        """The items and reportable groups behind a firing rule (never a suppressed group)."""
+        found: dict[str, Any] = {"facts": clauses, "items": [], "groups": []}
+        facts = {c["fact"] for c in clauses}
+        if "clusters" in facts:
+            found["clusters"] = [{"id": c["id"], "label": c["label"], "share": c["share"]}
+                                 for c in self.clusters["clusters"]]
+        if dim_id is None:
+            return found
+        questions = self.bank.questions_in(dim_id)
+        if facts & {"consensus", "role_gap", "divergent_items"}:
+            divergent = [e for e in self.divergent if e["dimension"] == dim_id]
+            found["items"] = [{"item": e["item"], "lens": e["lens"], "reasons": e["reasons"],
+                               "score": self.item_scores[e["item"]]}
+                              for e in divergent[:EVIDENCE_ITEMS]]
+        if not found["items"]:
+            lens = None
+            gap = next((c["value"] for c in clauses if c["fact"] == "lens_gap"
+                        and c["dimension"] == dim_id), None)
+            if gap is not None:
+                lens = "architecture" if gap < 0 else "operating_model"
+            elif facts & {"architecture", "operating_model"}:
+                lens = "architecture" if "architecture" in facts else "operating_model"
+            chosen = [q for q in questions if lens is None or q.lens == lens]
+            ranked = sorted(chosen, key=lambda q: _sort_value(self.item_scores[q.id]))
+            found["items"] = [{"item": q.id, "lens": q.lens, "score": self.item_scores[q.id]}
+                              for q in ranked[:EVIDENCE_ITEMS]]
+        shown = ~self.dim_hidden[dim_id]
+        scores = self.dim_by_group.score[dim_id][shown]
+        agreement = self.rwg_j[dim_id][shown]
+        key = agreement if "consensus" in facts else scores
+        ordered = key.sort_values(na_position="last").index[:EVIDENCE_GROUPS]
+        found["groups"] = [{"group": str(g), "score": scores[g], "rwg_j": agreement[g],
+                            "n": self.dim_by_group.n.at[g, dim_id]} for g in ordered]
+        if "role_gap" in facts and self.data.roles is not None:
+            gap = self.dim_role_gaps.loc[dim_id]
+            if pd.notna(gap["high"]):
+                found["roles"] = {"high": str(gap["high"]), "low": str(gap["low"]),
+                                  "difference": gap["difference"],
+                                  "effect_size": gap["effect_size"], "p_value": gap["p_value"]}
+        return found
+
+
+def _sort_value(value: Any) -> float:
+    return math.inf if value is None or pd.isna(value) else float(value)
+
+
+def _number(value: Any) -> float | int | None:
+    """A fact as a plain number, None when it could not be computed."""
+    if value is None:
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        return None
+    if isinstance(value, bool | np.bool_):
+        return int(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _plain(value: Any) -> Any:
+    """Make a result JSON-ready: numpy scalars to Python numbers, NaN and inf to None."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, str):
+        return value
+    if pd.isna(value):
+        return None
+    return value

@@ -1,0 +1,224 @@
+"""What the analysis reads: answers with each respondent's group and role, checked against a bank.
+
+Owns two doors into the analysis: `AnalysisInput.prepare` for frames built by the application
+(answers already known to be valid, so a problem there is a programming error and raises
+ValueError), and `read_answers_csv` for exports from other survey tools, where every bad value is a
+user's problem and is reported by spreadsheet row and column before anything is computed.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+import pandas as pd
+
+from assessment.banks import Bank
+
+# Cells read as "don't know": blanks, and the NA markers R, SPSS and spreadsheet exports write.
+DONT_KNOW_TOKENS: tuple[str, ...] = ("", "NA", "N/A", "n/a", "na", "NaN", "nan")
+# Thousands of bad cells are one mistake (wrong column, wrong scale): list the first ones.
+MAX_REPORTED_PROBLEMS = 50
+# Spreadsheet rows: the header is row 1, so the first respondent is row 2.
+FIRST_DATA_ROW = 2
+
+
+class CsvInputError(ValueError):
+    """A CSV that cannot be analysed; `problems` has one `row N, column C: message` per problem."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__("\n".join(self.lines()))
+
+    def lines(self) -> list[str]:
+        return [f"{self.source}: {p}" for p in self.problems]
+
+
+def _natural_key(value: str) -> tuple:
+    """Order "2" before "10" (and "2.0" before "10.0") when keys are numbers, text otherwise."""
+    try:
+        return (0, float(value), value)
+    except ValueError:
+        return (1, 0.0, value)
+
+
+def _as_keys(keys: pd.Series, index: pd.Index, what: str) -> pd.Series:
+    aligned = keys.reindex(index)
+    if aligned.isna().any():
+        raise ValueError(f"{what}: missing for {int(aligned.isna().sum())} respondents")
+    text = aligned.astype(str).str.strip()
+    if (text == "").any():
+        raise ValueError(f"{what}: empty for {int((text == '').sum())} respondents")
+    categories = sorted(text.unique(), key=_natural_key)
+    return pd.Series(pd.Categorical(text, categories=categories), index=index, name=what)
+
+
+@dataclass(frozen=True)
+class AnalysisInput:
+    """Answers aligned to a bank, ready for analysis.
+
+    `answers`: respondents x the bank's question ids, raw values as floats (NaN = don't know).
+    `scored`: the same with reverse items flipped. `groups` / `roles`: categorical Series of strings
+    on the same index (roles None when not known).
+    """
+
+    bank: Bank
+    answers: pd.DataFrame
+    scored: pd.DataFrame
+    groups: pd.Series
+    roles: pd.Series | None
+
+    @classmethod
+    def prepare(
+        cls,
+        answers: pd.DataFrame,
+        bank: Bank,
+        *,
+        groups: pd.Series,
+        roles: pd.Series | None = None,
+    ) -> AnalysisInput:
+        """Check and align the inputs. Columns that are not question ids are ignored; a question
+        nobody answered may be missing (it becomes all "don't know"). Raises ValueError for
+        duplicate respondents, missing groups or roles, and values outside the scale."""
+        from .scoring import reverse_score
+
+        if not answers.index.is_unique:
+            raise ValueError("answers: respondent ids are not unique")
+        frame = answers.reindex(columns=bank.question_ids).astype(float)
+        values = frame.to_numpy()
+        outside = ~np.isnan(values) & ((values < bank.scale.min) | (values > bank.scale.max))
+        if outside.any():
+            rows, cols = np.nonzero(outside)
+            raise ValueError(
+                f"answers: {int(outside.sum())} values outside the scale "
+                f"{bank.scale.min}..{bank.scale.max}, first at respondent {frame.index[rows[0]]!r}"
+                f", question {frame.columns[cols[0]]}"
+            )
+        group_keys = _as_keys(groups, frame.index, "group")
+        role_keys = None if roles is None else _as_keys(roles, frame.index, "role")
+        return cls(bank=bank, answers=frame, scored=reverse_score(frame, bank),
+                   groups=group_keys, roles=role_keys)
+
+
+def _header(source: str | Path | IO) -> tuple[list[str], str]:
+    """The header's column names and the delimiter (comma, or semicolon as some Excels write)."""
+    if isinstance(source, str | Path):
+        with open(source, encoding="utf-8-sig", newline="") as handle:
+            line = handle.readline()
+    else:
+        start = source.tell()
+        line = source.readline()
+        source.seek(start)
+        if isinstance(line, bytes):
+            line = line.decode("utf-8-sig")
+        line = line.lstrip("\ufeff")
+    delimiter = ";" if line.count(";") > line.count(",") else ","
+    names = next(csv.reader([line], delimiter=delimiter), [])
+    return [n.strip() for n in names], delimiter
+
+
+_PARSER_LINE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+
+def read_answers_csv(
+    source: str | Path | IO,
+    bank: Bank,
+    group_col: str,
+    role_col: str | None = None,
+) -> tuple[pd.DataFrame, pd.Series, pd.Series | None]:
+    """Read one-row-per-respondent answers exported by any survey tool.
+
+    Reads a column per question id (numbers within the bank's scale, non-integers allowed; blank or
+    NA = don't know), the group column and optionally the role column; other columns are ignored.
+    Returns `(answers, groups, roles)` indexed by spreadsheet row number (header = row 1).
+    Raises CsvInputError listing every problem (`row N, column C: message`) and computes nothing
+    if there is any.
+    """
+    name = str(source) if isinstance(source, str | Path) else getattr(source, "name", "<csv>")
+    try:
+        header, delimiter = _header(source)
+    except OSError as exc:
+        raise CsvInputError(name, [f"cannot read: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError:
+        raise CsvInputError(name, ["row 1: the file is not UTF-8 text"]) from None
+    if not any(header):
+        raise CsvInputError(name, ["row 1: no header row (the file is empty)"])
+
+    problems: list[str] = []
+    wanted = [group_col] + ([role_col] if role_col else []) + bank.question_ids
+    for column in dict.fromkeys(wanted):
+        found = header.count(column)
+        if found == 0:
+            what = "question column" if bank.has_question(column) else "column"
+            problems.append(f"row 1, column {column}: {what} not found in the header")
+        elif found > 1:
+            problems.append(f"row 1, column {column}: appears {found} times in the header")
+    if problems:
+        raise CsvInputError(name, problems)
+
+    key_columns = [group_col] + ([role_col] if role_col else [])
+    try:
+        frame = pd.read_csv(
+            source,
+            sep=delimiter,
+            usecols=lambda c: c.strip() in set(wanted),
+            dtype=dict.fromkeys(key_columns, str),
+            keep_default_na=False,
+            na_values=list(DONT_KNOW_TOKENS),
+            encoding="utf-8-sig",
+            skipinitialspace=True,
+            skip_blank_lines=False,  # keep row numbers as the user sees them
+        )
+    except UnicodeDecodeError:
+        raise CsvInputError(name, ["the file is not UTF-8 text"]) from None
+    except pd.errors.ParserError as exc:
+        match = _PARSER_LINE.search(str(exc))
+        if match:
+            expected, line, saw = match.groups()
+            message = f"row {line}: {saw} fields where the header has {expected}"
+        else:
+            message = f"cannot parse: {exc}"
+        raise CsvInputError(name, [message]) from None
+    frame.columns = [c.strip() for c in frame.columns]
+    frame.index = pd.RangeIndex(FIRST_DATA_ROW, FIRST_DATA_ROW + len(frame), name="row")
+    frame = frame.dropna(how="all")  # blank lines, e.g. at the end of the file
+    if frame.empty:
+        raise CsvInputError(name, ["row 2: no respondents after the header"])
+
+    located: list[tuple[int, int, str]] = []  # (row, column position, message) to sort by row
+    for position, column in enumerate(key_columns):
+        values = frame[column].str.strip()
+        for row in frame.index[values.isna() | (values == "")]:
+            located.append((row, position, f"row {row}, column {column}: empty"))
+    columns: dict[str, pd.Series] = {}
+    for offset, qid in enumerate(bank.question_ids, start=len(key_columns)):
+        column = frame[qid]
+        if column.dtype == object:
+            text = column.str.strip()
+            numbers = pd.to_numeric(text.where(~text.isin(DONT_KNOW_TOKENS)), errors="coerce")
+            for row in frame.index[numbers.isna() & text.notna() & ~text.isin(DONT_KNOW_TOKENS)]:
+                located.append((row, offset,
+                                f"row {row}, column {qid}: '{text[row]}' is not a number"))
+            column = numbers
+        column = column.astype(float)
+        outside = column.notna() & ((column < bank.scale.min) | (column > bank.scale.max))
+        for row in frame.index[outside]:
+            located.append((row, offset, f"row {row}, column {qid}: {column[row]:g} is outside "
+                                         f"the scale {bank.scale.min}..{bank.scale.max}"))
+        columns[qid] = column
+    if located:
+        located.sort()
+        problems = [message for _, _, message in located[:MAX_REPORTED_PROBLEMS]]
+        if len(located) > MAX_REPORTED_PROBLEMS:
+            problems.append(f"... and {len(located) - MAX_REPORTED_PROBLEMS} more problems")
+        raise CsvInputError(name, problems)
+    answers = pd.DataFrame(columns, index=frame.index)
+    groups = frame[group_col].str.strip().rename(group_col)
+    roles = frame[role_col].str.strip().rename(role_col) if role_col else None
+    return answers, groups, roles
+
