@@ -66,7 +66,9 @@ def _invitation(session: Session, token: str, *, lock: bool = False) -> Invitati
         raise NotFound("unknown link")
     stmt = sa.select(Invitation).where(Invitation.token_hash == hash_token(token))
     if lock:
-        stmt = stmt.with_for_update()
+        # populate_existing: the row may already be in the session from an earlier unlocked
+        # read; what counts is its state once the lock is held.
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     invitation = session.scalar(stmt)
     if invitation is None:
         raise NotFound("unknown link")
@@ -76,7 +78,10 @@ def _invitation(session: Session, token: str, *, lock: bool = False) -> Invitati
 def load(session: Session, token: str, *, lock: bool = False) -> Survey:
     invitation = _invitation(session, token, lock=lock)
     assessment = invitation.assessment
-    response = session.scalar(sa.select(Response).where(Response.invitation_id == invitation.id))
+    response = session.scalar(
+        sa.select(Response).where(Response.invitation_id == invitation.id)
+        .execution_options(populate_existing=lock)
+    )
     return Survey(invitation, assessment, bank_of(assessment.bank), response)
 
 

@@ -34,11 +34,14 @@ def _load(token: str) -> svc.Survey:
 
 
 def _gate(survey: svc.Survey):  # type: ignore[no-untyped-def]
-    """The page to show instead of the survey when it cannot be answered, or None."""
+    """The page to show instead of the survey when it cannot be answered, or None.
+
+    A post to a used or closed link is a conflict (409); merely looking at one is not."""
+    code = 409 if request.method == "POST" else 200
     if survey.submitted:
-        return render_template("survey/used.html"), 200
+        return render_template("survey/used.html"), code
     if not survey.assessment.is_accepting():
-        return render_template("survey/closed.html"), 200
+        return render_template("survey/closed.html"), code
     return None
 
 
