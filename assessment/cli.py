@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from . import db, migrations
 from .banks import validate_paths
@@ -56,6 +56,7 @@ def upgrade_and_register() -> list[str]:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command() -> None:
     """Create or upgrade the schema and register the banks in question_banks/ (idempotent)."""
     problems = upgrade_and_register()
@@ -74,6 +75,7 @@ def db_upgrade() -> None:
 
 
 @click.command("create-user")
+@with_appcontext
 @click.argument("email")
 @click.option("--role", type=click.Choice([r.value for r in UserRole]), required=True)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
@@ -220,6 +222,7 @@ def assessment_status(assessment_id: int, as_json: bool) -> None:
 
 
 @click.command("invite")
+@with_appcontext
 @click.argument("assessment_id", type=int)
 @click.option("--team", required=True)
 @click.option("--role", required=True)
@@ -245,6 +248,7 @@ def invite_command(assessment_id: int, team: str, role: str, count: int, out: st
 
 
 @click.command("demo")
+@with_appcontext
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--if-empty", is_flag=True, help="Do nothing if the database has assessments.")
 @click.option("--link", is_flag=True, help="Print a fresh unused respondent link.")

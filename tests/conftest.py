@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from assessment import create_app, db
-from assessment.models import Base, UserRole
+from assessment import create_app, db, migrations
+from assessment.models import UserRole
 from assessment.services import assessments as svc
 from assessment.services.banks import find_bank, register_bank_dir
 from assessment.services.users import create_user
@@ -25,36 +26,64 @@ LEAD_PASSWORD = "lead-password-1234"
 
 
 def reset_database(url: str) -> None:
-    engine = db.make_engine(url)
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
+    """An empty database brought up by the real migrations, as `init-db` does."""
+    if url.startswith("postgresql"):
+        engine = db.make_engine(url)
+        with engine.begin() as conn:
             conn.exec_driver_sql("DROP SCHEMA public CASCADE")
             conn.exec_driver_sql("CREATE SCHEMA public")
-        Base.metadata.create_all(conn)
-    engine.dispose()
+        engine.dispose()
+    migrations.upgrade(url)
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    url = PG_URL or f"sqlite:///{tmp_path / 'test.db'}"
-    reset_database(url)
-    return url
-
-
-@pytest.fixture
-def app(database_url: str, tmp_path: Path) -> Iterator:
-    app = create_app({
+def _config(database_url: str, tmp_path: Path) -> dict:
+    return {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         "DATABASE_URL": database_url,
         "BASE_URL": "http://testserver",
         "REPORTS_DIR": str(tmp_path / "reports"),
-    })
+    }
+
+
+def _populate(app) -> None:  # type: ignore[no-untyped-def]
+    """Banks and one user of each role, as after `init-db` and `create-user`."""
     with app.app_context():
         result = register_bank_dir(db.session(), app.config["BANKS_DIR"])
         assert not result.problems, result.problems
         create_user(db.session(), "admin@example.org", ADMIN_PASSWORD, UserRole.ADMIN)
         create_user(db.session(), "lead@example.org", LEAD_PASSWORD, UserRole.LEAD)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated, populated SQLite file built once; each test gets a copy (hashing passwords
+    and running migrations per test would dominate the suite's time)."""
+    folder = tmp_path_factory.mktemp("template")
+    path = folder / "template.db"
+    url = f"sqlite:///{path}"
+    reset_database(url)
+    app = create_app(_config(url, folder))
+    _populate(app)
+    app.extensions["db_engine"].dispose()
+    return path
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if PG_URL:
+        reset_database(PG_URL)
+        return PG_URL
+    path = tmp_path / "test.db"
+    shutil.copy(request.getfixturevalue("sqlite_template"), path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Iterator:
+    app = create_app(_config(database_url, tmp_path))
+    if PG_URL:
+        _populate(app)
     yield app
     app.extensions["db_engine"].dispose()
 

@@ -19,6 +19,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
 
 from .. import db
 from ..models import AssessmentStatus, User, UserRole
@@ -66,7 +67,8 @@ def new_assessment():  # type: ignore[no-untyped-def]
     session = db.session()
     banks = latest_banks(session)
     form = AssessmentForm()
-    form.bank.choices = [(b.id, f"{b.title} ({b.bank_id} v{b.version})") for b in banks]
+    form.bank.choices = [SelectChoice(str(b.id), f"{b.title} ({b.bank_id} v{b.version})")
+                         for b in banks]
     if form.validate_on_submit():
         bank = next((b for b in banks if b.id == form.bank.data), None)
         closes_at = (datetime.combine(form.closes_on.data, time.max)

@@ -15,6 +15,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 
@@ -68,7 +69,8 @@ class StatusForm(FlaskForm):
 class UserForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False),
                                             Length(max=254)])
-    role = SelectField("Role", choices=[("lead", "Lead"), ("admin", "Admin")])
+    role = SelectField(
+        "Role", choices=[SelectChoice("lead", "Lead"), SelectChoice("admin", "Admin")])
     password = PasswordField("Password", validators=[DataRequired(), Length(min=12, max=200)],
                              description="At least 12 characters.")
     submit = SubmitField("Create user")
