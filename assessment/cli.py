@@ -28,14 +28,11 @@ db_cli = AppGroup("db", help="Database schema migrations.")
 
 
 def init_app(app: Flask) -> None:
+    from .cli_analyze import analyze_command
+
     for command in (bank_cli, assessment_cli, db_cli, init_db_command, create_user_command,
-                    invite_command, demo_command):
+                    invite_command, demo_command, analyze_command):
         app.cli.add_command(command)
-    try:  # TEMP until the analysis command lands
-        from .cli_analyze import analyze_command
-    except ImportError:
-        return
-    app.cli.add_command(analyze_command)
 
 
 def _fail(message: str, problems: list[str] | None = None) -> None:
