@@ -1,0 +1,79 @@
+"""The schema: migrations build exactly the models, and the constraints that protect data hold."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.exc import IntegrityError
+
+from assessment import db, migrations
+from assessment.models import Answer, Base, Invitation, Response
+
+from .conftest import make_assessment, make_tokens
+
+
+def test_migrations_match_the_models(app) -> None:  # type: ignore[no-untyped-def]
+    engine = db.make_engine(app.config["DATABASE_URL"])
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    engine.dispose()
+    assert diff == []
+    assert migrations.current_revision(app.extensions["db_engine"]) == migrations.head_revision(
+        app.config["DATABASE_URL"])
+
+
+def test_sqlite_uses_wal_and_a_busy_timeout(app) -> None:  # type: ignore[no-untyped-def]
+    if not app.config["DATABASE_URL"].startswith("sqlite"):
+        pytest.skip("SQLite settings")
+    with app.extensions["db_engine"].connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_one_response_per_invitation_and_one_answer_per_question(app) -> None:  # type: ignore[no-untyped-def]
+    aid = make_assessment(app)
+    make_tokens(app, aid)
+    with app.app_context():
+        session = db.session()
+        inv = session.scalar(sa.select(Invitation))
+        first = Response(assessment_id=aid, invitation_id=inv.id, team_id=inv.team_id,
+                         role_id=inv.role_id)
+        session.add(first)
+        session.commit()
+        session.add(Response(assessment_id=aid, invitation_id=inv.id, team_id=inv.team_id,
+                             role_id=inv.role_id))
+        with pytest.raises(IntegrityError):
+            session.commit()
+        session.rollback()
+        session.add_all([Answer(response_id=first.id, question_id="OWN-A1", value=3),
+                         Answer(response_id=first.id, question_id="OWN-A1", value=4)])
+        with pytest.raises(IntegrityError):
+            session.commit()
+        session.rollback()
+        session.add(Answer(response_id=first.id, question_id="OWN-A1", value=None))
+        session.commit()
+        assert session.scalar(sa.select(Answer.value)) is None
+
+
+def test_a_token_hash_is_unique(app) -> None:  # type: ignore[no-untyped-def]
+    aid = make_assessment(app)
+    make_tokens(app, aid)
+    with app.app_context():
+        session = db.session()
+        inv = session.scalar(sa.select(Invitation))
+        session.add(Invitation(assessment_id=aid, token_hash=inv.token_hash, team_id=inv.team_id,
+                               role_id=inv.role_id))
+        with pytest.raises(IntegrityError):
+            session.commit()
+
+
+def test_the_app_refuses_to_start_without_a_secret_key(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from assessment import create_app
+
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    with pytest.raises(RuntimeError, match="SECRET_KEY is not set"):
+        create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
