@@ -19,16 +19,20 @@ from assessment.banks import Bank
 
 from .confidentiality import suppressed_cells
 
-# Kaufman & Rousseeuw (1990) read an average silhouette below .25 as "no substantial structure":
-# the clusters k-means finds there are cuts through one cloud, not groups a lead should act on.
-NO_STRUCTURE_SILHOUETTE = 0.25
+# When is a split "distinct groups"? Survey answers share a general factor (people positive about
+# everything), and k-means cuts such a single elongated cloud in two with a silhouette of .3-.4, so
+# a fixed cut-off (Kaufman & Rousseeuw's .25) reports camps that are not there, while true camps in
+# 50 items reach only .1-.2. The threshold is therefore relative: the silhouette k-means reaches on
+# Gaussian data with the same covariance (one cloud with the same correlations: no groups), plus
+# this margin, which is several times the reference's sampling noise at the sample size used.
+SILHOUETTE_MARGIN = 0.03
 MAX_CLUSTERS = 8
 # k is chosen on a random sample of at most this many respondents, with its distance matrix
-# computed once (2,000^2 doubles = 32 MB) and reused for every k's silhouette.
-SELECTION_SAMPLE = 2000
+# computed once (1,500^2 doubles = 18 MB) and reused for every k's silhouette.
+SELECTION_SAMPLE = 1500
 # Above this many respondents the final fit uses MiniBatchKMeans (memory and time stay linear).
 MINIBATCH_ABOVE = 20_000
-N_INIT = 10
+N_INIT = 5
 # Respondents who answered fewer than half the items are mostly imputed values: left out.
 MIN_ANSWERED_SHARE = 0.5
 DISTINGUISHING_ITEMS = 5
@@ -38,19 +42,22 @@ LENS_WORDS = {"architecture": "platform", "operating_model": "way of working"}
 class PerceptionClusters:
     """K-means on respondents' standardised item vectors, k chosen by silhouette over 2..8.
 
+    A k is eligible when its silhouette beats the reference (the same k-means on Gaussian data with
+    the data's covariance) by `margin`; the eligible k with the best silhouette wins, else k = 1.
+
     `fit(scored)` reads the scored item columns (NaN = don't know, imputed by the item mean before
     standardising). Learned: `labels_` (Series: cluster 0..k-1 per clustered respondent), `k_`
-    (1 when the best silhouette is below `threshold` or no k keeps every cluster at
+    (1 when no silhouette beats its reference by `margin` or no k keeps every cluster at
     `min_cluster_size`; None when there are too few respondents to try), `silhouette_`,
-    `silhouette_by_k_`, `centers_` (standardised), `centroid_2d_` (PCA coordinates of the
-    centres), `method_`.
+    `silhouette_by_k_`, `reference_by_k_`, `threshold_`, `centers_` (standardised),
+    `centroid_2d_` (PCA coordinates of the centres), `method_`.
     """
 
     def __init__(self, *, min_cluster_size: int = 5, max_clusters: int = MAX_CLUSTERS,
-                 threshold: float = NO_STRUCTURE_SILHOUETTE, random_state: int = 0) -> None:
+                 margin: float = SILHOUETTE_MARGIN, random_state: int = 0) -> None:
         self.min_cluster_size = min_cluster_size
         self.max_clusters = max_clusters
-        self.threshold = threshold
+        self.margin = margin
         self.random_state = random_state
 
     def fit(self, scored: pd.DataFrame) -> PerceptionClusters:
@@ -64,7 +71,9 @@ class PerceptionClusters:
         n = len(z)
         self.method_ = "kmeans"
         self.silhouette_by_k_: dict[int, float] = {}
+        self.reference_by_k_: dict[int, float] = {}
         self.silhouette_ = None
+        self.threshold_ = None
         self.centroid_2d_ = np.zeros((0, 2))
         self.labels_ = pd.Series(0, index=data.index, dtype=int)
         self.k_: int | None = None
@@ -76,6 +85,10 @@ class PerceptionClusters:
                   if n > SELECTION_SAMPLE else np.arange(n))
         zs = z[sample]
         distances = pairwise_distances(zs)
+        covariance = np.atleast_2d(np.cov(zs, rowvar=False))
+        reference = rng.multivariate_normal(np.zeros(zs.shape[1]), covariance, len(zs),
+                                            method="eigh")
+        reference_distances = pairwise_distances(reference)
         scale_up = n / len(sample)
         fitted: dict[int, KMeans] = {}
         for k in range(2, min(self.max_clusters, len(sample) - 1) + 1):
@@ -86,21 +99,29 @@ class PerceptionClusters:
             fitted[k] = model
             self.silhouette_by_k_[k] = float(silhouette_score(distances, model.labels_,
                                                               metric="precomputed"))
+            cloud = KMeans(n_clusters=k, n_init=N_INIT,
+                           random_state=self.random_state).fit(reference)
+            self.reference_by_k_[k] = (
+                float(silhouette_score(reference_distances, cloud.labels_, metric="precomputed"))
+                if len(set(cloud.labels_)) > 1 else 0.0)
         self.k_ = 1
         self.centers_ = z.mean(axis=0, keepdims=True)
-        for k in sorted(self.silhouette_by_k_, key=self.silhouette_by_k_.get, reverse=True):
-            if self.silhouette_by_k_[k] < self.threshold:
-                break
+        by_silhouette = sorted(self.silhouette_by_k_, key=self.silhouette_by_k_.get, reverse=True)
+        if by_silhouette:
+            self.silhouette_ = self.silhouette_by_k_[by_silhouette[0]]
+            self.threshold_ = self.reference_by_k_[by_silhouette[0]] + self.margin
+        for k in by_silhouette:
+            if self.silhouette_by_k_[k] < self.reference_by_k_[k] + self.margin:
+                continue
             labels, centers = self._fit_all(z, fitted[k])
             if np.bincount(labels, minlength=k).min() >= self.min_cluster_size:
                 self.k_ = k
                 self.labels_ = pd.Series(labels, index=data.index)
                 self.centers_ = centers
+                self.threshold_ = self.reference_by_k_[k] + self.margin
                 self.silhouette_ = float(silhouette_score(distances, labels[sample],
                                                           metric="precomputed"))
                 break
-        if self.silhouette_ is None and self.silhouette_by_k_:
-            self.silhouette_ = max(self.silhouette_by_k_.values())
         n_components = min(2, z.shape[1], len(sample))
         pca = PCA(n_components=n_components, random_state=self.random_state).fit(zs)
         coords = pca.transform(self.centers_)
@@ -186,8 +207,9 @@ def describe_clusters(
         "k": model.k_,
         "silhouette": model.silhouette_,
         "silhouette_by_k": {str(k): v for k, v in model.silhouette_by_k_.items()},
+        "reference_by_k": {str(k): v for k, v in model.reference_by_k_.items()},
+        "threshold": model.threshold_,
         "method": model.method_,
-        "threshold": model.threshold,
         "n_clustered": len(model.labels_),
         "clusters": [],
     }
@@ -195,7 +217,8 @@ def describe_clusters(
         result["note"] = "too few respondents to look for clusters"
         return result
     if model.k_ == 1:
-        result["note"] = "no distinct groups: respondents form one cloud of opinion"
+        result["note"] = ("no distinct groups: the answers form one cloud of opinion (no split "
+                          "separates them better than it would separate one Gaussian cloud)")
         return result
     result["note"] = None
     labels = model.labels_

@@ -9,10 +9,13 @@ command, the web dashboards and the API. Every group, role and group x role cell
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from assessment.banks import Bank
 
@@ -53,7 +56,7 @@ def analyze(
     if min_group_size < 1:
         raise ValueError("min_group_size must be at least 1")
     data = AnalysisInput.prepare(answers, bank, groups=groups, roles=roles)
-    return _plain(_Analysis(data, min_group_size, response_rate, random_state).run())
+    return json_ready(AnalysisRun(data, min_group_size, response_rate, random_state).run())
 
 
 def _rows_hidden(keys_hidden: pd.Series, columns: pd.Index) -> pd.DataFrame:
@@ -62,8 +65,11 @@ def _rows_hidden(keys_hidden: pd.Series, columns: pd.Index) -> pd.DataFrame:
                         index=keys_hidden.index, columns=columns)
 
 
-class _Analysis:
-    """One run of the analysis; each stage stores the frames the later stages read."""
+class AnalysisRun:
+    """One run of the analysis; each stage stores the frames the later stages read.
+
+    `timings` holds the seconds each stage took (read by the benchmark).
+    """
 
     def __init__(self, data: AnalysisInput, min_group_size: int, response_rate: float | None,
                  random_state: int) -> None:
@@ -74,13 +80,27 @@ class _Analysis:
         self.response_rate = response_rate
         self.random_state = random_state
         self.null_var = null_variance(self.scale.max - self.scale.min + 1)
+        self.timings: dict[str, float] = {}
+
+    def timed(self, stage: str, work: Callable[[], Any]) -> Any:
+        start = time.perf_counter()
+        out = work()
+        self.timings[stage] = time.perf_counter() - start
+        return out
 
     def run(self) -> dict:
-        self.membership()
-        items = self.items()
-        dimensions = self.dimensions()
+        # One thread for BLAS and OpenMP (k-means): on a small shared machine, and in a web
+        # worker that shares its cores with others, OpenMP's spinning threads made k-means up to
+        # thirty times slower than a single thread in our measurements.
+        with threadpool_limits(limits=1):
+            return self.stages()
+
+    def stages(self) -> dict:
+        self.timed("suppression", self.membership)
+        items = self.timed("items", self.items)
+        dimensions = self.timed("dimensions", self.dimensions)
         divergence = self.divergence()
-        table = self.alignment()
+        table = self.timed("alignment", self.alignment)
         for dim_id, entry in dimensions.items():
             row = table.loc[dim_id]
             entry.update({
@@ -94,6 +114,10 @@ class _Analysis:
             })
         facts = self.facts(table, divergence["clusters"]["k"])
         bank = self.bank
+        start = time.perf_counter()
+        recommendations = recommend(bank, facts, self.evidence)
+        verdict = readiness(bank, facts)
+        self.timings["rules"] = time.perf_counter() - start
         return {
             "bank": {"id": bank.id, "version": bank.version, "title": bank.title},
             "scale": {"min": self.scale.min, "max": self.scale.max},
@@ -117,8 +141,8 @@ class _Analysis:
             "dimensions": dimensions,
             "items": items,
             "divergence": divergence,
-            "recommendations": recommend(bank, facts, self.evidence),
-            "readiness": readiness(bank, facts),
+            "recommendations": recommendations,
+            "readiness": verdict,
         }
 
     # -- confidentiality of the breakdowns ------------------------------------------------------
@@ -297,17 +321,21 @@ class _Analysis:
     # -- divergence -----------------------------------------------------------------------------
 
     def divergence(self) -> dict:
+        start = time.perf_counter()
         items = divergent_items(self.bank, self.item_rwg_shown, self.item_icc,
                                 self.item_group_scores, self.item_role_gaps)
         self.divergent = items
         self.divergent_count = pd.Series([e["dimension"] for e in items],
                                          dtype=object).value_counts()
+        self.timings["divergent_items"] = time.perf_counter() - start
+        start = time.perf_counter()
         model = PerceptionClusters(min_cluster_size=self.k,
                                    random_state=self.random_state).fit(self.data.scored)
         self.clusters = describe_clusters(
             model, self.data.scored, self.bank, groups=self.data.groups, roles=self.data.roles,
             group_hidden=self.group_hidden, role_hidden=self.role_hidden,
             min_group_size=self.k)
+        self.timings["clusters"] = time.perf_counter() - start
         return {"items": items, "clusters": self.clusters}
 
     # -- alignment and facts --------------------------------------------------------------------
@@ -432,12 +460,12 @@ def _number(value: Any) -> float | int | None:
     return value if math.isfinite(value) else None
 
 
-def _plain(value: Any) -> Any:
+def json_ready(value: Any) -> Any:
     """Make a result JSON-ready: numpy scalars to Python numbers, NaN and inf to None."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, list | tuple | np.ndarray):
-        return [_plain(v) for v in value]
+        return [json_ready(v) for v in value]
     if isinstance(value, bool | np.bool_):
         return bool(value)
     if isinstance(value, int | np.integer):
