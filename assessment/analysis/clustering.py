@@ -43,7 +43,7 @@ class PerceptionClusters:
     """K-means on respondents' standardised item vectors, k chosen by silhouette over 2..8.
 
     A k is eligible when its silhouette beats the reference (the same k-means on Gaussian data with
-    the data's covariance) by `margin`; the eligible k with the best silhouette wins, else k = 1.
+    the data's covariance) by `margin`; the k that beats it by most wins, else k = 1.
 
     `fit(scored)` reads the scored item columns (NaN = don't know, imputed by the item mean before
     standardising). Learned: `labels_` (Series: cluster 0..k-1 per clustered respondent), `k_`
@@ -106,13 +106,17 @@ class PerceptionClusters:
                 if len(set(cloud.labels_)) > 1 else 0.0)
         self.k_ = 1
         self.centers_ = z.mean(axis=0, keepdims=True)
-        by_silhouette = sorted(self.silhouette_by_k_, key=self.silhouette_by_k_.get, reverse=True)
-        if by_silhouette:
-            self.silhouette_ = self.silhouette_by_k_[by_silhouette[0]]
-            self.threshold_ = self.reference_by_k_[by_silhouette[0]] + self.margin
-        for k in by_silhouette:
-            if self.silhouette_by_k_[k] < self.reference_by_k_[k] + self.margin:
-                continue
+        # Silhouette falls with k even for one cloud, so k is the one that beats its reference
+        # by the most, among those that beat it by at least the margin.
+        gain = {k: self.silhouette_by_k_[k] - self.reference_by_k_[k]
+                for k in self.silhouette_by_k_}
+        by_gain = sorted(gain, key=gain.get, reverse=True)
+        if by_gain:
+            self.silhouette_ = self.silhouette_by_k_[by_gain[0]]
+            self.threshold_ = self.reference_by_k_[by_gain[0]] + self.margin
+        for k in by_gain:
+            if gain[k] < self.margin:
+                break
             labels, centers = self._fit_all(z, fitted[k])
             if np.bincount(labels, minlength=k).min() >= self.min_cluster_size:
                 self.k_ = k

@@ -1,0 +1,115 @@
+"""Perception clusters: planted groups are found, one cloud is not split, small clusters never
+appear, and the large-n path (MiniBatchKMeans, sampled silhouette) finds the same groups."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from assessment.analysis import analyze, clustering
+from assessment.analysis.clustering import PerceptionClusters
+
+from .conftest import planted, wide_bank
+
+
+def test_planted_clusters_are_recovered():
+    bank = wide_bank()
+    answers, truth = planted(bank, [120, 80, 50])
+    model = PerceptionClusters(random_state=0).fit(answers)
+    assert model.k_ == 3
+    assert adjusted_rand_score(truth, model.labels_.loc[answers.index]) > 0.95
+    assert model.silhouette_ >= model.threshold_
+
+
+def test_weakly_separated_camps_in_many_items_are_still_found():
+    # One scale point apart on each of 24 items, with noise: a real but quiet split, silhouette well
+    # below the .25 a fixed cut-off would ask for.
+    bank = wide_bank()
+    answers, truth = planted(bank, [200, 200], separation=1.0, noise=0.8, seed=3)
+    model = PerceptionClusters(random_state=0).fit(answers)
+    assert model.k_ == 2
+    assert model.silhouette_ < 0.25
+    assert adjusted_rand_score(truth, model.labels_) > 0.8
+
+
+def test_one_cloud_with_a_general_factor_is_not_split():
+    # Everyone sits on one continuum (more or less positive about everything): k-means would cut
+    # it in two with a silhouette above .25, but there are no distinct groups.
+    bank = wide_bank()
+    rng = np.random.default_rng(1)
+    factor = rng.normal(size=(600, 1))
+    values = np.clip(np.rint(3 + factor * 1.0 + rng.normal(0, 0.6, (600, 24))), 1, 5)
+    answers = pd.DataFrame(values, columns=bank.question_ids)
+    model = PerceptionClusters(random_state=0).fit(answers)
+    assert max(model.silhouette_by_k_.values()) > 0.25
+    assert model.k_ == 1
+
+
+def test_uniform_noise_has_no_clusters():
+    bank = wide_bank()
+    rng = np.random.default_rng(2)
+    answers = pd.DataFrame(rng.integers(1, 6, (400, 24)).astype(float),
+                           columns=bank.question_ids)
+    assert PerceptionClusters(random_state=0).fit(answers).k_ == 1
+
+
+def test_too_few_respondents_to_try():
+    bank = wide_bank()
+    answers, _ = planted(bank, [4, 4])
+    model = PerceptionClusters(min_cluster_size=5).fit(answers)
+    assert model.k_ is None
+
+
+def test_no_cluster_is_smaller_than_the_minimum_group_size():
+    bank = wide_bank()
+    answers, _ = planted(bank, [100, 100, 6], seed=4)
+    model = PerceptionClusters(min_cluster_size=10, random_state=0).fit(answers)
+    assert model.k_ == 2
+    assert model.labels_.value_counts().min() >= 10
+
+
+def test_same_random_state_same_clusters():
+    bank = wide_bank()
+    answers, _ = planted(bank, [60, 60, 60], seed=5)
+    first = PerceptionClusters(random_state=7).fit(answers)
+    second = PerceptionClusters(random_state=7).fit(answers)
+    assert first.k_ == second.k_
+    assert (first.labels_ == second.labels_).all()
+
+
+def test_large_n_path_uses_minibatch_and_a_sample(monkeypatch):
+    monkeypatch.setattr(clustering, "SELECTION_SAMPLE", 300)
+    monkeypatch.setattr(clustering, "MINIBATCH_ABOVE", 1000)
+    bank = wide_bank()
+    answers, truth = planted(bank, [900, 700, 400], seed=6)
+    model = PerceptionClusters(random_state=0).fit(answers)
+    assert model.method_ == "minibatch_kmeans"
+    assert model.k_ == 3
+    assert adjusted_rand_score(truth, model.labels_) > 0.95
+
+
+def test_cluster_description_in_the_result():
+    bank = wide_bank()
+    answers, truth = planted(bank, [90, 60], seed=8)
+    # Cluster 0 lives mostly in team North, cluster 1 in South and East.
+    teams = np.where(truth == 0, "North", np.where(np.arange(len(truth)) % 2 == 0, "South", "East"))
+    groups = pd.Series(teams, index=answers.index)
+    result = analyze(answers, bank, groups=groups, random_state=0)
+    clusters = result["divergence"]["clusters"]
+    assert clusters["k"] == 2
+    first, second = clusters["clusters"]
+    assert (first["size"], second["size"]) == (90, 60)
+    assert first["share"] == pytest.approx(0.6)
+    assert [g["group"] for g in first["groups"]] == ["North"]
+    assert first["groups"][0]["n"] == 90
+    assert "mostly North" in first["label"]
+    assert len(first["centroid_2d"]) == 2
+    # the item that sets the first cluster apart most is one where its profile differs
+    top = first["distinguishing_items"][0]
+    inside = answers.loc[truth == 0, top["item"]].mean()
+    outside = answers.loc[truth == 1, top["item"]].mean()
+    assert top["difference"] == pytest.approx(inside - outside)
+    assert abs(top["difference"]) >= max(abs(d["difference"])
+                                         for d in first["distinguishing_items"])
