@@ -91,7 +91,8 @@ class PerceptionClusters:
         reference_distances = pairwise_distances(reference)
         scale_up = n / len(sample)
         fitted: dict[int, KMeans] = {}
-        for k in range(2, min(self.max_clusters, len(sample) - 1) + 1):
+        distinct = len(np.unique(zs, axis=0))
+        for k in range(2, min(self.max_clusters, distinct - 1) + 1):
             model = KMeans(n_clusters=k, n_init=N_INIT, random_state=self.random_state).fit(zs)
             sizes = np.bincount(model.labels_, minlength=k) * scale_up
             if sizes.min() < self.min_cluster_size or len(set(model.labels_)) < 2:
@@ -126,10 +127,11 @@ class PerceptionClusters:
                 self.silhouette_ = float(silhouette_score(distances, labels[sample],
                                                           metric="precomputed"))
                 break
-        n_components = min(2, z.shape[1], len(sample))
-        pca = PCA(n_components=n_components, random_state=self.random_state).fit(zs)
-        coords = pca.transform(self.centers_)
-        self.centroid_2d_ = np.pad(coords, ((0, 0), (0, 2 - n_components)))
+        self.centroid_2d_ = np.zeros((len(self.centers_), 2))
+        if distinct > 2:
+            n_components = min(2, z.shape[1])
+            pca = PCA(n_components=n_components, random_state=self.random_state).fit(zs)
+            self.centroid_2d_[:, :n_components] = pca.transform(self.centers_)
         return self
 
     def _fit_all(self, z: np.ndarray, on_sample: KMeans) -> tuple[np.ndarray, np.ndarray]:
