@@ -17,17 +17,20 @@ from sqlalchemy.orm import Session, sessionmaker
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 
-def make_engine(url: str, **kwargs: Any) -> sa.Engine:
+def make_engine(url: str, *, sqlite_foreign_keys: bool = True, **kwargs: Any) -> sa.Engine:
+    """An engine for the URL. Migrations pass `sqlite_foreign_keys=False`: SQLite alters a table
+    by copying and dropping it, and with foreign keys on, dropping the old table would cascade
+    deletes into every table that references it."""
     if url.startswith("sqlite"):
         engine = sa.create_engine(
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
         )
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, foreign_keys=sqlite_foreign_keys)
         return engine
     return sa.create_engine(url, pool_pre_ping=True, **kwargs)
 
 
-def _configure_sqlite(engine: sa.Engine) -> None:
+def _configure_sqlite(engine: sa.Engine, *, foreign_keys: bool) -> None:
     @sa.event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin.
@@ -35,7 +38,7 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 

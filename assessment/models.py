@@ -103,8 +103,12 @@ class Assessment(Base):
         _enum(AssessmentStatus, "assessment_status"), default=AssessmentStatus.DRAFT
     )
     min_group_size: Mapped[int] = mapped_column(default=5)
+    # Free-text comments identify people more easily than numbers, so they need a larger group.
+    comment_min_group_size: Mapped[int] = mapped_column(default=10, server_default="10")
     anonymous: Mapped[bool] = mapped_column(default=False)
     closes_at: Mapped[datetime | None]
+    previous_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("assessments.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     bank: Mapped[BankVersion] = relationship(lazy="joined")
@@ -114,6 +118,8 @@ class Assessment(Base):
     roles: Mapped[list[Role]] = relationship(
         back_populates="assessment", order_by="Role.name", cascade="all, delete-orphan"
     )
+    previous: Mapped[Assessment | None] = relationship(remote_side="Assessment.id")
+    leads: Mapped[list[User]] = relationship(secondary="assessment_shares", order_by="User.email")
 
     def is_accepting(self, now: datetime | None = None) -> bool:
         now = now or utcnow()
@@ -214,3 +220,44 @@ class Comment(Base):
     response_id: Mapped[int] = mapped_column(sa.ForeignKey("responses.id", ondelete="CASCADE"))
     dimension_id: Mapped[str] = mapped_column(sa.String(64))
     text: Mapped[str] = mapped_column(sa.Text)
+
+
+class AssessmentShare(Base):
+    """A lead may read the results of the assessments shared with them (admins read all)."""
+
+    __tablename__ = "assessment_shares"
+
+    assessment_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("assessments.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+
+
+class AnalysisResult(Base):
+    """The stored analysis of an assessment, valid while `fingerprint` matches its responses."""
+
+    __tablename__ = "analysis_results"
+
+    assessment_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("assessments.id", ondelete="CASCADE"), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(sa.String(200))
+    result: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    seconds: Mapped[float] = mapped_column(default=0.0)
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API; only its SHA-256 hash is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"),
+                                         index=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()

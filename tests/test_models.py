@@ -77,3 +77,33 @@ def test_the_app_refuses_to_start_without_a_secret_key(monkeypatch, tmp_path) ->
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
     with pytest.raises(RuntimeError, match="SECRET_KEY is not set"):
         create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
+
+
+def test_upgrading_keeps_existing_data(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """SQLite alters tables by copy-and-drop; the migration must not cascade deletes."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    migrations.upgrade(url, "0001")
+    engine = db.make_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO banks (id, bank_id, version, title, content_hash, definition, created_at)"
+            " VALUES (1, 'b', 1, 'B', 'h', '{}', '2026-01-01')")
+        conn.exec_driver_sql(
+            "INSERT INTO assessments (id, name, bank_version_id, status, min_group_size,"
+            " anonymous, created_at) VALUES (1, 'A', 1, 'open', 5, 0, '2026-01-01')")
+        conn.exec_driver_sql("INSERT INTO teams (id, assessment_id, name) VALUES (1, 1, 'T')")
+        conn.exec_driver_sql("INSERT INTO roles (id, assessment_id, name) VALUES (1, 1, 'R')")
+        conn.exec_driver_sql(
+            "INSERT INTO responses (id, assessment_id, team_id, role_id, current_page,"
+            " started_at) VALUES (1, 1, 1, 1, 1, '2026-01-01')")
+        conn.exec_driver_sql(
+            "INSERT INTO answers (response_id, question_id, value) VALUES (1, 'Q', 3)")
+    engine.dispose()
+    migrations.upgrade(url)
+    engine = db.make_engine(url)
+    with engine.connect() as conn:
+        for table in ("assessments", "teams", "roles", "responses", "answers"):
+            assert conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar() == 1, table
+        assert conn.exec_driver_sql(
+            "SELECT comment_min_group_size FROM assessments").scalar() == 10
+    engine.dispose()
