@@ -9,7 +9,7 @@ user's problem and is reported by spreadsheet row and column before anything is 
 from __future__ import annotations
 
 import csv
-import re
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -105,24 +105,39 @@ class AnalysisInput:
                    groups=group_keys, roles=role_keys)
 
 
-def _header(source: str | Path | IO) -> tuple[list[str], str]:
+def _header(source: str | Path | IO[str]) -> tuple[list[str], str]:
     """The header's column names and the delimiter (comma, or semicolon as some Excels write)."""
     if isinstance(source, str | Path):
         with open(source, encoding="utf-8-sig", newline="") as handle:
             line = handle.readline()
     else:
         start = source.tell()
-        line = source.readline()
+        line = source.readline().lstrip("\ufeff")
         source.seek(start)
-        if isinstance(line, bytes):
-            line = line.decode("utf-8-sig")
-        line = line.lstrip("\ufeff")
     delimiter = ";" if line.count(";") > line.count(",") else ","
     names = next(csv.reader([line], delimiter=delimiter), [])
     return [n.strip() for n in names], delimiter
 
 
-_PARSER_LINE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+def _ragged_rows(source: str | Path | IO[str], delimiter: str, width: int) -> list[str]:
+    """Rows whose number of fields differs from the header's (a truncated or shifted export),
+    numbered as records so that a quoted line break does not shift the count."""
+    if isinstance(source, str | Path):
+        with open(source, encoding="utf-8-sig", newline="") as handle:
+            return _count_fields(handle, delimiter, width)
+    start = source.tell()
+    try:
+        return _count_fields(source, delimiter, width)
+    finally:
+        source.seek(start)
+
+
+def _count_fields(lines: IO[str], delimiter: str, width: int) -> list[str]:
+    found = []
+    for row, fields in enumerate(csv.reader(lines, delimiter=delimiter), start=1):
+        if row > 1 and fields and len(fields) != width:
+            found.append(f"row {row}: {len(fields)} fields where the header has {width}")
+    return found
 
 
 def read_answers_csv(
@@ -140,6 +155,11 @@ def read_answers_csv(
     if there is any.
     """
     name = str(source) if isinstance(source, str | Path) else getattr(source, "name", "<csv>")
+    if not isinstance(source, str | Path) and isinstance(source.read(0), bytes):
+        try:  # an upload held as bytes: decode once, then read it as text
+            source = io.StringIO(source.read().decode("utf-8-sig"))
+        except UnicodeDecodeError:
+            raise CsvInputError(name, ["row 1: the file is not UTF-8 text"]) from None
     try:
         header, delimiter = _header(source)
     except OSError as exc:
@@ -160,6 +180,14 @@ def read_answers_csv(
             problems.append(f"row 1, column {column}: appears {found} times in the header")
     if problems:
         raise CsvInputError(name, problems)
+    try:
+        ragged = _ragged_rows(source, delimiter, len(header))
+    except UnicodeDecodeError:
+        raise CsvInputError(name, ["the file is not UTF-8 text"]) from None
+    if ragged:
+        extra = len(ragged) - MAX_REPORTED_PROBLEMS
+        raise CsvInputError(name, ragged[:MAX_REPORTED_PROBLEMS]
+                            + ([f"... and {extra} more problems"] if extra > 0 else []))
 
     key_columns = [group_col] + ([role_col] if role_col else [])
     try:
@@ -177,13 +205,7 @@ def read_answers_csv(
     except UnicodeDecodeError:
         raise CsvInputError(name, ["the file is not UTF-8 text"]) from None
     except pd.errors.ParserError as exc:
-        match = _PARSER_LINE.search(str(exc))
-        if match:
-            expected, line, saw = match.groups()
-            message = f"row {line}: {saw} fields where the header has {expected}"
-        else:
-            message = f"cannot parse: {exc}"
-        raise CsvInputError(name, [message]) from None
+        raise CsvInputError(name, [f"cannot parse: {exc}"]) from None
     frame.columns = [c.strip() for c in frame.columns]
     frame.index = pd.RangeIndex(FIRST_DATA_ROW, FIRST_DATA_ROW + len(frame), name="row")
     frame = frame.dropna(how="all")  # blank lines, e.g. at the end of the file
