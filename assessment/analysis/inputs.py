@@ -23,6 +23,7 @@ from assessment.banks import Bank
 DONT_KNOW_TOKENS: tuple[str, ...] = ("", "NA", "N/A", "n/a", "na", "NaN", "nan")
 # Thousands of bad cells are one mistake (wrong column, wrong scale): list the first ones.
 MAX_REPORTED_PROBLEMS = 50
+NOT_UTF8 = "the file is not UTF-8 text: save it as \"CSV UTF-8\""
 # Spreadsheet rows: the header is row 1, so the first respondent is row 2.
 FIRST_DATA_ROW = 2
 
@@ -159,13 +160,13 @@ def read_answers_csv(
         try:  # an upload held as bytes: decode once, then read it as text
             source = io.StringIO(source.read().decode("utf-8-sig"))
         except UnicodeDecodeError:
-            raise CsvInputError(name, ["row 1: the file is not UTF-8 text"]) from None
+            raise CsvInputError(name, [NOT_UTF8]) from None
     try:
         header, delimiter = _header(source)
     except OSError as exc:
         raise CsvInputError(name, [f"cannot read: {exc.strerror or exc}"]) from None
     except UnicodeDecodeError:
-        raise CsvInputError(name, ["row 1: the file is not UTF-8 text"]) from None
+        raise CsvInputError(name, [NOT_UTF8]) from None
     if not any(header):
         raise CsvInputError(name, ["row 1: no header row (the file is empty)"])
 
@@ -183,7 +184,7 @@ def read_answers_csv(
     try:
         ragged = _ragged_rows(source, delimiter, len(header))
     except UnicodeDecodeError:
-        raise CsvInputError(name, ["the file is not UTF-8 text"]) from None
+        raise CsvInputError(name, [NOT_UTF8]) from None
     if ragged:
         extra = len(ragged) - MAX_REPORTED_PROBLEMS
         raise CsvInputError(name, ragged[:MAX_REPORTED_PROBLEMS]
@@ -203,7 +204,7 @@ def read_answers_csv(
             skip_blank_lines=False,  # keep row numbers as the user sees them
         )
     except UnicodeDecodeError:
-        raise CsvInputError(name, ["the file is not UTF-8 text"]) from None
+        raise CsvInputError(name, [NOT_UTF8]) from None
     except pd.errors.ParserError as exc:
         raise CsvInputError(name, [f"cannot parse: {exc}"]) from None
     frame.columns = [c.strip() for c in frame.columns]

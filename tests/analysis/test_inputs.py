@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from assessment.analysis import AnalysisInput, CsvInputError, read_answers_csv
+from assessment.analysis.inputs import NOT_UTF8
 
 HEADER = "id,team,role,H-A1,H-A2,H-O1,H-O2,D-A1,D-O1,D-O2,C-1,comment"
 
@@ -64,7 +65,7 @@ def test_error_lines_name_the_file(small_bank, tmp_path):
 def test_file_that_is_not_utf8(small_bank, tmp_path):
     path = tmp_path / "latin1.csv"
     path.write_bytes((HEADER + "\n1,Bé,Lead,1,2,3,4,5,1,1,1,\n").encode("latin-1"))
-    assert problems(path, small_bank) == ["the file is not UTF-8 text"]
+    assert problems(path, small_bank) == [NOT_UTF8]
 
 
 def test_missing_columns_are_errors(small_bank):
@@ -104,8 +105,7 @@ def test_upload_as_bytes(small_bank):
     source = io.BytesIO(("\ufeff" + HEADER + "\n1,Bé,Lead,1,2,3,4,5,1,1,1,\n").encode())
     answers, groups, _ = read_answers_csv(source, small_bank, "team")
     assert list(groups) == ["Bé"] and answers.at[2, "D-A1"] == 5.0
-    assert problems(io.BytesIO(b"team,\xff\xfe\n"), small_bank) == [
-        "row 1: the file is not UTF-8 text"]
+    assert problems(io.BytesIO(b"team,\xff\xfe\n"), small_bank) == [NOT_UTF8]
 
 
 def test_many_problems_are_capped(small_bank):
