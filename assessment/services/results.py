@@ -103,3 +103,16 @@ def response_rates(session: Session, assessment: Assessment) -> tuple[list[TeamR
     total = sum(c.submitted for c in counts.values())
     invited = sum(c.invited for c in counts.values())
     return rows, total, invited
+
+
+def visible_comments(session: Session, assessment: Assessment) -> tuple[dict[str, list], int]:
+    """Comments by dimension, then team, only from teams with at least the comment threshold of
+    submitted responses; smaller teams are left out without being named."""
+    threshold = max(assessment.comment_min_group_size, assessment.min_group_size)
+    sizes = repository.submitted_per_team(session, assessment.id)
+    frame = repository.comments_by_team(session, assessment.id)
+    frame = frame[frame["team"].map(lambda t: sizes.get(t, 0) >= threshold)]
+    shown: dict[str, list] = {}
+    for (dimension, team), texts in frame.groupby(["dimension", "team"], sort=True)["text"]:
+        shown.setdefault(dimension, []).append((team, list(texts)))
+    return shown, threshold

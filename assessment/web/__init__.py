@@ -15,9 +15,12 @@ login_manager.login_view = "auth.login"
 login_manager.login_message = "Please log in to see that page."
 login_manager.session_protection = "strong"
 
+# Scripts only from our own files. Inline styles are allowed because the charts are inline SVG
+# whose drawing attributes matplotlib writes as style="..."; styles cannot run code.
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
 )
 
 
@@ -30,11 +33,14 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from . import admin, auth, errors, survey
+    from . import account, admin, api, auth, errors, results, survey
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(survey.bp)
+    app.register_blueprint(results.bp)
+    app.register_blueprint(account.bp)
+    app.register_blueprint(api.bp)
     errors.init_app(app)
 
     @app.after_request

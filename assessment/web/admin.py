@@ -49,7 +49,7 @@ def admin_required(view):  # type: ignore[no-untyped-def]
 @login_required
 def index():  # type: ignore[no-untyped-def]
     if not current_user.is_admin:
-        return render_template("admin/lead_home.html")
+        return redirect(url_for("results.index"))
     page = request.args.get("page", 1, type=int)
     size = current_app.config["PAGE_SIZE"]
     session = db.session()

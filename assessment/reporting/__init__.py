@@ -1,0 +1,1 @@
+"""Charts and reports built from an analysis result (matplotlib Figures, never pyplot)."""

@@ -1,0 +1,309 @@
+"""Charts for the results pages and reports: matplotlib's object API (never pyplot, which keeps
+global state and is not safe in a web process), drawn to SVG for inline use.
+
+Every chart comes with a title, a text alternative and the table behind it, so a reader who
+cannot see the chart (or prints in black and white) loses nothing. Colours are colour-blind safe:
+Okabe-Ito for categories, purple-orange for the diverging answer scale, cividis for heatmaps.
+Suppressed cells are drawn hatched and never carry a value.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
+             "#000000"]
+LENS_COLOURS = {"architecture": "#0072B2", "operating_model": "#E69F00"}
+LENS_NAMES = {"architecture": "Architecture (the platform carries it)",
+              "operating_model": "Operating model (it is defined and agreed)"}
+SUPPRESSED_COLOUR = "#e6e6e6"
+AGREEMENT_LINE = 0.70
+
+
+@dataclass
+class Chart:
+    id: str
+    title: str
+    alt: str
+    svg: str
+    headers: list[str] = field(default_factory=list)
+    rows: list[list[Any]] = field(default_factory=list)
+
+
+def _scale_colours(n: int) -> list[str]:
+    """Purple-orange diverging colours, one per scale point, grey in the middle."""
+    cmap = matplotlib.colormaps["PuOr"]
+    colours = [matplotlib.colors.to_hex(cmap(x)) for x in np.linspace(0.1, 0.9, n)]
+    if n % 2 == 1:
+        colours[n // 2] = "#bdbdbd"
+    return colours[::-1]  # disagree = orange, agree = purple
+
+
+def _svg(fig: Figure, chart_id: str, title: str, alt: str) -> str:
+    """Accessible inline SVG: sized by its container, with <title> and <desc>, and ids made
+    unique per chart so several charts can share one page."""
+    buf = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": chart_id}):
+        fig.savefig(buf, format="svg", bbox_inches="tight")
+    text = buf.getvalue()
+    text = text[text.index("<svg"):]
+    text = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r"<svg\1", text, count=1)
+    esc = _escape
+    text = text.replace(
+        "<svg",
+        f'<svg role="img" aria-labelledby="{chart_id}-t {chart_id}-d" class="chart" '
+        f'preserveAspectRatio="xMinYMin meet"', 1)
+    head_end = text.index(">", text.index("<svg")) + 1
+    return (text[:head_end] + f'<title id="{chart_id}-t">{esc(title)}</title>'
+            f'<desc id="{chart_id}-d">{esc(alt)}</desc>' + text[head_end:])
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace(
+        '"', "&quot;")
+
+
+def _figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), dpi=100)
+    fig.set_facecolor("white")
+    return fig
+
+
+def _style(ax: Any) -> None:
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.tick_params(labelsize=9)
+
+
+def _fmt(value: float | None, digits: int = 0) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def lens_bars(analysis: dict, dimension_titles: dict[str, str]) -> Chart:
+    """Architecture against operating-model score per dimension (paired horizontal bars)."""
+    dims = [d for d in analysis["dimensions"] if analysis["dimensions"][d].get("lenses")]
+    fig = _figure(7.5, 0.75 * len(dims) + 1.2)
+    ax = fig.add_subplot()
+    y = np.arange(len(dims))
+    rows = []
+    for offset, lens in ((-0.2, "architecture"), (0.2, "operating_model")):
+        values = [analysis["dimensions"][d]["lenses"].get(lens) for d in dims]
+        ax.barh(y + offset, [v or 0 for v in values], height=0.38, color=LENS_COLOURS[lens],
+                label=LENS_NAMES[lens])
+        for yy, v in zip(y + offset, values, strict=True):
+            if v is not None:
+                ax.text(v + 1, yy, f"{v:.0f}", va="center", fontsize=8)
+    for d in dims:
+        dim = analysis["dimensions"][d]
+        rows.append([dimension_titles.get(d, d), _fmt(dim["lenses"].get("architecture")),
+                     _fmt(dim["lenses"].get("operating_model")), _fmt(dim.get("lens_gap")),
+                     _fmt(dim.get("alignment"))])
+    ax.set_yticks(y, [dimension_titles.get(d, d) for d in dims])
+    ax.invert_yaxis()
+    ax.set_xlim(0, 105)
+    ax.set_xlabel("Score (0–100)")
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=8, frameon=False)
+    _style(ax)
+    title = "Architecture and operating-model lens per dimension"
+    worst = min(dims, key=lambda d: analysis["dimensions"][d].get("lens_gap") or 0, default=None)
+    alt = "Paired bars of the two lens scores for each dimension."
+    if worst is not None and analysis["dimensions"][worst].get("lens_gap") is not None:
+        alt += (f" The largest shortfall of the platform is in {dimension_titles.get(worst, worst)}"
+                f" ({analysis['dimensions'][worst]['lens_gap']:.0f} points).")
+    return Chart("lens-bars", title, alt, _svg(fig, "lens-bars", title, alt),
+                 ["Dimension", "Architecture", "Operating model", "Lens gap", "Alignment"], rows)
+
+
+def item_distribution(analysis: dict, dimension: str, questions: dict[str, str],
+                      scale: dict) -> Chart:
+    """Diverging stacked bars of each item's answers, centred on the neutral point; "don't know"
+    is drawn apart on the right so it is never mistaken for an opinion."""
+    items = analysis["dimensions"][dimension].get("items", [])
+    points = [str(p) for p in range(scale["min"], scale["max"] + 1)]
+    labels = {str(k): v for k, v in (scale.get("labels") or {}).items()}
+    colours = _scale_colours(len(points))
+    fig = _figure(8, 0.45 * len(items) + 1.6)
+    ax = fig.add_subplot()
+    mid = (len(points) - 1) / 2
+    rows = []
+    for row, item in enumerate(items):
+        dist = analysis["items"][item].get("distribution") or {}
+        counts = np.array([dist.get(p, 0) for p in points], dtype=float)
+        dk = dist.get("dont_know", dist.get("null", 0)) or 0
+        total = counts.sum()
+        shares = counts / total * 100 if total else counts
+        # Start so that the neutral point (or the middle boundary) is centred on zero.
+        left = -shares[: int(np.floor(mid))].sum() - (shares[int(mid)] / 2 if mid % 1 == 0 else 0)
+        for p, share, colour in zip(points, shares, colours, strict=True):
+            ax.barh(row, share, left=left, color=colour, height=0.7,
+                    label=labels.get(p, p) if row == 0 else None)
+            left += share
+        answered_plus_dk = total + dk
+        dk_share = dk / answered_plus_dk * 100 if answered_plus_dk else 0
+        ax.barh(row, dk_share, left=105, color="#ffffff", edgecolor="#6b6b6b", hatch="///",
+                height=0.7, label="Don’t know" if row == 0 else None)
+        rows.append([item, *[int(c) for c in counts], int(dk)])
+    ax.axvline(0, color="#444444", linewidth=0.8)
+    ax.set_yticks(range(len(items)), items)
+    ax.invert_yaxis()
+    ax.set_xlim(-100, 140)
+    ax.set_xticks([-100, -50, 0, 50, 100, 120], ["100%", "50%", "0", "50%", "100%", "DK"])
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(6, len(points) + 1),
+              fontsize=7, frameon=False)
+    _style(ax)
+    title = f"Answers per statement: {dimension.replace('_', ' ')}"
+    alt = ("Diverging bars: disagreement to the left of the centre line, agreement to the right; "
+           "the hatched bar on the right is the share answering “don’t know”.")
+    chart_id = f"dist-{dimension}"
+    return Chart(chart_id, title, alt, _svg(fig, chart_id, title, alt),
+                 ["Statement", *[labels.get(p, p) for p in points], "Don’t know"], rows)
+
+
+def heatmap(analysis: dict, dimension_titles: dict[str, str], *, by: str = "score") -> Chart:
+    """Team x dimension, coloured by mean score (0-100) or by agreement (rwg(j), 0-1)."""
+    dims = list(analysis["dimensions"])
+    teams = sorted({g for d in dims for g in analysis["dimensions"][d].get("groups", {})})
+    values = np.full((len(teams), len(dims)), np.nan)
+    hidden = np.zeros_like(values, dtype=bool)
+    for j, d in enumerate(dims):
+        for i, t in enumerate(teams):
+            cell = analysis["dimensions"][d].get("groups", {}).get(t)
+            if cell is None:
+                continue
+            if cell.get("suppressed"):
+                hidden[i, j] = True
+            elif cell.get(by) is not None:
+                values[i, j] = cell[by]
+    vmax = 100 if by == "score" else 1
+    fig = _figure(1.3 * len(dims) + 2.8, 0.5 * len(teams) + 1.6)
+    ax = fig.add_subplot()
+    image = ax.imshow(np.ma.masked_invalid(values), cmap="cividis", vmin=0, vmax=vmax,
+                      aspect="auto")
+    rows = []
+    for i, t in enumerate(teams):
+        row = [t]
+        for j in range(len(dims)):
+            if hidden[i, j]:
+                ax.add_patch(matplotlib.patches.Rectangle(
+                    (j - 0.5, i - 0.5), 1, 1, facecolor=SUPPRESSED_COLOUR, hatch="xx",
+                    edgecolor="#9a9a9a", linewidth=0))
+                ax.text(j, i, "hidden", ha="center", va="center", fontsize=7, color="#444444")
+                row.append("suppressed")
+            elif np.isnan(values[i, j]):
+                row.append("–")
+            else:
+                v = values[i, j]
+                text = f"{v:.0f}" if by == "score" else f"{v:.2f}"
+                light = v / vmax > 0.6
+                ax.text(j, i, text, ha="center", va="center", fontsize=8,
+                        color="#000000" if light else "#ffffff")
+                row.append(text)
+        rows.append(row)
+    ax.set_xticks(range(len(dims)), [dimension_titles.get(d, d) for d in dims], rotation=25,
+                  ha="right")
+    ax.set_yticks(range(len(teams)), teams)
+    ax.tick_params(labelsize=8, length=0)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    bar = fig.colorbar(image, ax=ax, shrink=0.8)
+    bar.set_label("Score (0–100)" if by == "score" else "Agreement rwg(j)", fontsize=8)
+    if by != "score":
+        bar.ax.axhline(AGREEMENT_LINE, color="#d55e00", linewidth=1.5)
+    title = ("Team × dimension scores" if by == "score"
+             else "Team × dimension agreement (rwg(j))")
+    alt = (f"A grid of {len(teams)} teams by {len(dims)} dimensions; darker is lower. "
+           f"{int(hidden.sum())} cells are hidden because the group is too small.")
+    chart_id = f"heatmap-{by}"
+    return Chart(chart_id, title, alt, _svg(fig, chart_id, title, alt),
+                 ["Team", *[dimension_titles.get(d, d) for d in dims]], rows)
+
+
+def group_agreement(analysis: dict, dimension: str) -> Chart:
+    """rwg(j) per reportable team for one dimension, against the .70 convention."""
+    groups = analysis["dimensions"][dimension].get("groups", {})
+    shown = [(g, v) for g, v in groups.items() if not v.get("suppressed")]
+    fig = _figure(6.5, 0.4 * max(len(shown), 1) + 1.2)
+    ax = fig.add_subplot()
+    names = [g for g, _ in shown]
+    vals = [v.get("rwg_j") or 0 for _, v in shown]
+    ax.barh(range(len(shown)), vals, color=[OKABE_ITO[0] if v >= AGREEMENT_LINE else OKABE_ITO[5]
+                                             for v in vals], height=0.6)
+    ax.axvline(AGREEMENT_LINE, color="#444444", linestyle="--", linewidth=1)
+    ax.set_yticks(range(len(shown)), names)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("Within-team agreement rwg(j)")
+    ax.legend(handles=[Patch(color=OKABE_ITO[0], label="agrees (≥ .70)"),
+                       Patch(color=OKABE_ITO[5], label="below .70")],
+              fontsize=7, frameon=False, loc="lower right")
+    _style(ax)
+    title = f"Agreement within teams: {dimension.replace('_', ' ')}"
+    low = [g for g, v in zip(names, vals, strict=True) if v < AGREEMENT_LINE]
+    alt = ("Bars of within-team agreement with a dashed line at .70. "
+           + (f"Below .70: {', '.join(low)}." if low else "Every shown team agrees."))
+    chart_id = f"agreement-{dimension}"
+    rows = [[g, _fmt(v.get("rwg_j"), 2), _fmt(v.get("ad_m"), 2), v.get("n")] for g, v in shown]
+    hidden = len(groups) - len(shown)
+    if hidden:
+        rows.append([f"{hidden} team(s) too small to show", "suppressed", "suppressed", "–"])
+    return Chart(chart_id, title, alt, _svg(fig, chart_id, title, alt),
+                 ["Team", "rwg(j)", "AD(M)", "n"], rows)
+
+
+def cluster_map(analysis: dict) -> Chart:
+    """Cluster centroids on the first two principal components, sized by cluster size."""
+    clusters = analysis.get("divergence", {}).get("clusters", {}) or {}
+    found = clusters.get("clusters") or []
+    fig = _figure(6.5, 4.5)
+    ax = fig.add_subplot()
+    rows = []
+    for i, c in enumerate(found):
+        x, y = (c.get("centroid_2d") or [0, 0])[:2]
+        ax.scatter([x], [y], s=200 + 2000 * (c.get("share") or 0), color=OKABE_ITO[i % 7],
+                   alpha=0.85, edgecolor="#222222")
+        ax.annotate(f"{c['id']}: {c['label']}", (x, y), xytext=(8, 8),
+                    textcoords="offset points", fontsize=8, wrap=True)
+        rows.append([c["id"], c["label"], c["size"], f"{(c.get('share') or 0) * 100:.0f}%"])
+    if not found:
+        ax.text(0.5, 0.5, "No distinct groups of respondents", ha="center", va="center",
+                transform=ax.transAxes)
+    ax.axhline(0, color="#cccccc", linewidth=0.8)
+    ax.axvline(0, color="#cccccc", linewidth=0.8)
+    ax.set_xlabel("First principal component")
+    ax.set_ylabel("Second principal component")
+    _style(ax)
+    title = "Perception clusters"
+    alt = (f"{len(found)} clusters of respondents placed by how their answers differ; bigger "
+           "circles hold more people." if found else "No distinct clusters were found.")
+    return Chart("cluster-map", title, alt, _svg(fig, "cluster-map", title, alt),
+                 ["Cluster", "Label", "Size", "Share"], rows)
+
+
+def trend(cycles: list[tuple[str, dict[str, float | None]]],
+          dimension_titles: dict[str, str]) -> Chart:
+    """Score per dimension across assessment cycles, oldest first."""
+    fig = _figure(7.5, 4)
+    ax = fig.add_subplot()
+    names = [name for name, _ in cycles]
+    dims = list(dimension_titles)
+    for i, d in enumerate(dims):
+        values = [scores.get(d) for _, scores in cycles]
+        ax.plot(range(len(cycles)), [np.nan if v is None else v for v in values], marker="o",
+                color=OKABE_ITO[i % 7], label=dimension_titles[d])
+    ax.set_xticks(range(len(cycles)), names, rotation=15, ha="right")
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("Score (0–100)")
+    ax.legend(fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1, 0.5))
+    _style(ax)
+    title = "Scores per dimension across cycles"
+    alt = f"Lines of each dimension's score over {len(cycles)} cycles."
+    rows = [[dimension_titles[d], *[_fmt(s.get(d)) for _, s in cycles]] for d in dims]
+    return Chart("trend", title, alt, _svg(fig, "trend", title, alt), ["Dimension", *names], rows)

@@ -1,0 +1,147 @@
+"""What leads read: the results pages of an assessment, drawn from its stored analysis.
+
+Every view loads the assessment through `access.readable_assessment`, so a lead reaches only what
+is shared with them; everything shown comes from the analysis, which has already suppressed the
+groups below the assessment's minimum size.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from .. import db
+from ..reporting import charts
+from ..services import access, cycles
+from ..services import results as results_svc
+from ..services.banks import bank_of
+from ..services.errors import NotFound
+from .forms import StatusForm
+
+bp = Blueprint("results", __name__, url_prefix="/results")
+
+PAGES = [
+    ("overview", "Overview"),
+    ("dimensions", "Dimensions"),
+    ("heatmap", "Heatmap"),
+    ("divergence", "Divergence"),
+    ("recommendations", "Recommendations"),
+    ("comments", "Comments"),
+    ("readiness", "Readiness"),
+]
+
+
+@bp.route("/")
+@login_required
+def index():  # type: ignore[no-untyped-def]
+    page = request.args.get("page", 1, type=int)
+    size = current_app.config["PAGE_SIZE"]
+    rows = db.session().scalars(
+        access.visible_assessments(current_user).limit(size + 1).offset((max(page, 1) - 1) * size)
+    ).all()
+    return render_template("results/index.html", assessments=rows[:size], page=max(page, 1),
+                           more=len(rows) > size)
+
+
+def with_results(view):  # type: ignore[no-untyped-def]
+    """Load the assessment the user may read and its (stored) analysis, or 404."""
+
+    @functools.wraps(view)
+    @login_required
+    def wrapped(assessment_id: int, **kwargs):  # type: ignore[no-untyped-def]
+        session = db.session()
+        try:
+            assessment = access.readable_assessment(session, current_user, assessment_id)
+        except NotFound:
+            abort(404)
+        res = results_svc.results(session, assessment)
+        bank = bank_of(assessment.bank)
+        context = {
+            "a": assessment, "res": res, "r": res.analysis, "bank": bank, "pages": PAGES,
+            "dim_titles": {d.id: d.title for d in bank.dimensions},
+            "questions": {q.id: q.text for q in bank.questions},
+            "refresh_form": StatusForm(),
+        }
+        if res.analysis is None and view.__name__ not in ("overview",):
+            return render_template("results/empty.html", active=view.__name__, **context)
+        return view(context, **kwargs)
+
+    return wrapped
+
+
+@bp.route("/<int:assessment_id>/")
+@with_results
+def overview(ctx: dict):  # type: ignore[no-untyped-def]
+    session = db.session()
+    rates, submitted, invited = results_svc.response_rates(session, ctx["a"])
+    comparison = cycles.compare_with_previous(session, ctx["a"], ctx["r"]) if ctx["r"] else None
+    return render_template("results/overview.html", active="overview", rates=rates,
+                           submitted=submitted, invited=invited, comparison=comparison, **ctx)
+
+
+@bp.route("/<int:assessment_id>/dimensions")
+@with_results
+def dimensions(ctx: dict):  # type: ignore[no-untyped-def]
+    r = ctx["r"]
+    lens = charts.lens_bars(r, ctx["dim_titles"])
+    scale = r.get("scale") or {"min": ctx["bank"].scale.min, "max": ctx["bank"].scale.max}
+    scale = {**scale, "labels": ctx["bank"].scale.labels}
+    per_dimension = [
+        (d, charts.item_distribution(r, d, ctx["questions"], scale),
+         charts.group_agreement(r, d))
+        for d in r["dimensions"]
+    ]
+    return render_template("results/dimensions.html", active="dimensions", lens=lens,
+                           per_dimension=per_dimension, **ctx)
+
+
+@bp.route("/<int:assessment_id>/heatmap")
+@with_results
+def heatmap(ctx: dict):  # type: ignore[no-untyped-def]
+    by = "rwg_j" if request.args.get("by") == "agreement" else "score"
+    chart = charts.heatmap(ctx["r"], ctx["dim_titles"], by=by)
+    return render_template("results/heatmap.html", active="heatmap", heat=chart, by=by, **ctx)
+
+
+@bp.route("/<int:assessment_id>/divergence")
+@with_results
+def divergence(ctx: dict):  # type: ignore[no-untyped-def]
+    return render_template("results/divergence.html", active="divergence",
+                           cluster_chart=charts.cluster_map(ctx["r"]), **ctx)
+
+
+@bp.route("/<int:assessment_id>/recommendations")
+@with_results
+def recommendations(ctx: dict):  # type: ignore[no-untyped-def]
+    return render_template("results/recommendations.html", active="recommendations", **ctx)
+
+
+@bp.route("/<int:assessment_id>/comments")
+@with_results
+def comments(ctx: dict):  # type: ignore[no-untyped-def]
+    shown, threshold = results_svc.visible_comments(db.session(), ctx["a"])
+    return render_template("results/comments.html", active="comments", shown=shown,
+                           threshold=threshold, **ctx)
+
+
+@bp.route("/<int:assessment_id>/readiness")
+@with_results
+def readiness(ctx: dict):  # type: ignore[no-untyped-def]
+    return render_template("results/readiness.html", active="readiness", **ctx)
+
+
+@bp.route("/<int:assessment_id>/refresh", methods=["POST"])
+@login_required
+def refresh(assessment_id: int):  # type: ignore[no-untyped-def]
+    session = db.session()
+    try:
+        assessment = access.readable_assessment(session, current_user, assessment_id)
+    except NotFound:
+        abort(404)
+    if not StatusForm().validate_on_submit():
+        abort(400)
+    res = results_svc.results(session, assessment, refresh=True)
+    flash(f"Recomputed in {res.seconds:.1f} s.", "info")
+    return redirect(url_for("results.overview", assessment_id=assessment_id))
