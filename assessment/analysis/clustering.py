@@ -159,18 +159,20 @@ def _composition(keys: pd.Series, labels: pd.Series, hidden_keys: pd.Series,
     return counts.where(~hidden & (counts > 0))
 
 
-def _label(bank: Bank, items: list[dict], dominant: list[str]) -> str:
-    """A plain-language label from the distinguishing items and the dominant groups."""
+def _label(bank: Bank, items: list[dict], groups: list[str], roles: list[str]) -> str:
+    """A plain-language label from the distinguishing items and the dominant groups and roles."""
 
     def phrase(entries: list[dict]) -> str:
-        names: list[str] = []
+        lenses: dict[str, set[str | None]] = {}
         for e in entries:
             q = bank.question(e["item"])
-            name = bank.dimension(q.dimension).title
-            if q.lens:
-                name = f"{name} ({LENS_WORDS[q.lens]})"
-            if name not in names:
-                names.append(name)
+            lenses.setdefault(q.dimension, set()).add(q.lens)
+        names = []
+        for dim_id, seen in lenses.items():
+            name = bank.dimension(dim_id).title
+            if len(seen) == 1 and None not in seen:
+                name = f"{name} ({LENS_WORDS[next(iter(seen))]})"
+            names.append(name)
         return ", ".join(names)
 
     top = items[:3]
@@ -183,9 +185,18 @@ def _label(bank: Bank, items: list[dict], dominant: list[str]) -> str:
         parts.append(f"more critical of {phrase(lower)}")
     text = "; ".join(parts) or "close to the overall average"
     text = text[0].upper() + text[1:]
-    if dominant:
-        text += f" (mostly {' and '.join(dominant)})"
+    who = ([f"mostly in {' and '.join(groups)}"] if groups else []) + (
+        [f"mostly {' and '.join(roles)} role"] if roles else [])
+    if who:
+        text += f" ({'; '.join(who)})"
     return text
+
+
+def _dominant(shown: pd.Series, size: int, overall_share: pd.Series) -> list[str]:
+    """Shown keys that make up at least a quarter of a cluster and half as much again as their
+    share of everyone clustered: the ones that characterise it."""
+    return [str(key) for key, count in shown.items()
+            if count / size >= 0.25 and count / size >= 1.5 * overall_share.get(key, 0.0)][:2]
 
 
 def describe_clusters(
@@ -239,7 +250,9 @@ def describe_clusters(
     group_cells = _composition(groups, labels, group_hidden, min_group_size)
     role_cells = (None if roles is None or role_hidden is None
                   else _composition(roles, labels, role_hidden, min_group_size))
-    overall_share = groups.loc[labels.index].value_counts(normalize=True)
+    group_share = groups.loc[labels.index].value_counts(normalize=True)
+    role_share = (None if roles is None
+                  else roles.loc[labels.index].value_counts(normalize=True))
     sizes = labels.value_counts()
     for rank, cluster in enumerate(sizes.index, start=1):
         size = int(sizes[cluster])
@@ -249,13 +262,15 @@ def describe_clusters(
                   "lens": bank.question(qid).lens, "difference": value}
                  for qid, value in top.items()]
         shown_groups = group_cells[cluster].dropna().sort_values(ascending=False)
-        dominant = [g for g, c in shown_groups.items()
-                    if c / size >= 0.25 and c / size >= 1.5 * overall_share.get(g, 0.0)][:2]
+        shown_roles = (pd.Series(dtype=float) if role_cells is None
+                       else role_cells[cluster].dropna().sort_values(ascending=False))
         entry = {
             "id": rank,
             "size": size,
             "share": size / len(labels),
-            "label": _label(bank, items, [str(g) for g in dominant]),
+            "label": _label(bank, items, _dominant(shown_groups, size, group_share),
+                            [] if role_share is None
+                            else _dominant(shown_roles, size, role_share)),
             "distinguishing_items": items,
             "groups": [{"group": str(g), "n": c, "share": c / size}
                        for g, c in shown_groups.items()],
@@ -263,7 +278,6 @@ def describe_clusters(
             "centroid_2d": list(model.centroid_2d_[cluster]),
         }
         if role_cells is not None:
-            shown_roles = role_cells[cluster].dropna().sort_values(ascending=False)
             entry["roles"] = [{"role": str(r), "n": c, "share": c / size}
                               for r, c in shown_roles.items()]
             entry["other_roles_n"] = size - shown_roles.sum()
