@@ -104,7 +104,7 @@ def test_cluster_description_in_the_result():
     assert first["share"] == pytest.approx(0.6)
     assert [g["group"] for g in first["groups"]] == ["North"]
     assert first["groups"][0]["n"] == 90
-    assert "mostly North" in first["label"]
+    assert "(mostly in North)" in first["label"]
     assert len(first["centroid_2d"]) == 2
     # the item that sets the first cluster apart most is one where its profile differs
     top = first["distinguishing_items"][0]
