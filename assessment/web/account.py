@@ -1,0 +1,63 @@
+"""A person's own account settings: the API tokens they use to read results from other tools."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import StringField, SubmitField
+from wtforms.validators import DataRequired, Length
+
+from .. import db
+from ..services import api_tokens
+from ..services.errors import NotFound, ServiceError
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+
+class TokenForm(FlaskForm):
+    name = StringField(
+        "Name", description="What the token is for, e.g. “Power BI refresh”.",
+        validators=[DataRequired(), Length(max=api_tokens.NAME_MAX)])
+    submit = SubmitField("Create token")
+
+
+class RevokeForm(FlaskForm):
+    """Revoke one token: the token is in the URL, the form only carries CSRF."""
+
+
+def _render(form: TokenForm, *, new_token: str | None = None, code: int = 200):  # type: ignore[no-untyped-def]
+    tokens = api_tokens.tokens_of(db.session(), current_user)
+    return render_template("account/tokens.html", form=form, tokens=tokens,
+                           revoke_form=RevokeForm(formdata=None), new_token=new_token), code
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@login_required
+def tokens():  # type: ignore[no-untyped-def]
+    """List and create. A new token is rendered in the POST's own response (no redirect), so
+    it never passes through the session cookie or the flash store; `no-store` keeps it out of
+    the browser cache."""
+    form = TokenForm()
+    if form.validate_on_submit():
+        try:
+            _, clear = api_tokens.create(db.session(), current_user, form.name.data)
+        except ServiceError as exc:
+            flash(str(exc), "error")
+            return _render(form, code=422)
+        return _render(TokenForm(formdata=None), new_token=clear)
+    return _render(form, code=422 if request.method == "POST" else 200)
+
+
+@bp.route("/tokens/<int(max=2147483647):token_id>/revoke", methods=["POST"])
+@login_required
+def revoke(token_id: int):  # type: ignore[no-untyped-def]
+    if not RevokeForm().validate_on_submit():
+        abort(400)
+    try:
+        token = api_tokens.revoke(db.session(), token_id, actor=current_user)
+    except NotFound:
+        abort(404)
+    flash(f"The token “{token.name}” is revoked; programs using it can no longer read the API.",
+          "info")
+    return redirect(url_for("account.tokens"))

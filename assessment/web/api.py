@@ -1,0 +1,430 @@
+"""The JSON API under /api/v1: what an integrator reads, with the same access and suppression
+rules as the results pages.
+
+Authenticated by `Authorization: Bearer <token>` only. Session cookies are ignored, so a page
+on another site cannot use a logged-in browser to read the API; that is also why the blueprint
+is exempt from CSRF. Every error inside /api/v1, including unknown paths and wrong methods, is
+JSON `{"error": {"status": ..., "message": ...}}`, never the HTML error page.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, g, jsonify, request, url_for
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+from .. import db
+from ..models import Assessment, User
+from ..services import access, api_tokens
+from ..services import assessments as assessment_svc
+from ..services import results as results_svc
+from ..services.errors import NotFound
+from . import csrf
+
+PREFIX = "/api/v1"
+bp = Blueprint("api", __name__, url_prefix=PREFIX)
+csrf.exempt(bp)
+log = logging.getLogger(__name__)
+
+# Ids are 32-bit in the schema; a larger number in a URL is an unknown path, not a database error.
+ID = "<int(max=2147483647):assessment_id>"
+PER_PAGE_DEFAULT = 100
+PER_PAGE_MAX = 500
+PUBLIC_ENDPOINTS = {"api.openapi"}
+REALM = 'Bearer realm="api"'
+
+MESSAGES = {
+    400: "The request could not be understood.",
+    401: "Send a valid API token: Authorization: Bearer <token>.",
+    403: "Your token does not give access to this.",
+    404: "There is nothing here.",
+    405: "This method is not allowed here.",
+    413: "What you sent is too large.",
+    429: "Too many requests. Wait a minute and try again.",
+    500: "Something went wrong on our side. Try again in a moment.",
+}
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    """The one error shape of the API (also in the OpenAPI document as `Error`)."""
+    response = jsonify({"error": {"status": status, "message": message}})
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    if status == 401:
+        response.headers["WWW-Authenticate"] = REALM
+    response.headers.update(headers or {})
+    return response
+
+
+# -- authentication ---------------------------------------------------------------------------
+
+
+@bp.before_request
+def authenticate() -> Response | None:
+    """Resolve the bearer token to a user in `g.api_user`, or answer 401."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        log.warning("api authentication failed: no bearer token (%s %s from %s)",
+                    request.method, request.path, request.remote_addr)
+        return error_response(401, MESSAGES[401])
+    user = api_tokens.authenticate(db.session(), token)
+    if user is None:
+        log.warning("api authentication failed: unknown or revoked token (%s %s from %s)",
+                    request.method, request.path, request.remote_addr)
+        return error_response(
+            401, "The API token is not valid or has been revoked.",
+            {"WWW-Authenticate": f'{REALM}, error="invalid_token"'})
+    g.api_user = user
+    return None
+
+
+def caller() -> User:
+    return g.api_user
+
+
+# -- errors -----------------------------------------------------------------------------------
+
+
+@bp.errorhandler(HTTPException)
+def http_error(exc: HTTPException) -> Response:
+    code = exc.code or 500
+    # A description given to abort() is meant for the caller; werkzeug's defaults are replaced.
+    custom = exc.description != type(exc).description
+    message = exc.description if custom and exc.description else MESSAGES.get(
+        code, "The request could not be completed.")
+    headers = {}
+    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+        headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+    return error_response(code, message, headers)
+
+
+@bp.errorhandler(Exception)
+def server_error(exc: Exception) -> Response:
+    log.exception("unhandled error in the API")
+    try:
+        db.session().rollback()
+    except Exception:  # noqa: BLE001 - the database may be the thing that failed
+        log.exception("rollback failed")
+    return error_response(500, MESSAGES[500])
+
+
+@bp.before_app_request
+def unmatched_api_path() -> Response | None:
+    """Unknown paths and wrong methods under /api/v1 fail in routing, before any blueprint is
+    chosen, so the blueprint's handlers never see them; answer them here in the API's shape."""
+    exc = request.routing_exception
+    if exc is None or not (request.path == PREFIX or request.path.startswith(PREFIX + "/")):
+        return None
+    if isinstance(exc, HTTPException) and (exc.code or 500) >= 400:
+        return http_error(exc)
+    return None  # a redirect (e.g. a missing trailing slash) is left to routing
+
+
+@bp.after_request
+def no_store(response: Response) -> Response:
+    """Results are confidential: no browser or proxy keeps a copy."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# -- endpoints --------------------------------------------------------------------------------
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.replace(tzinfo=UTC).isoformat() if moment else None
+
+
+def _summary(a: Assessment, submitted: int) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "name": a.name,
+        "bank": a.bank.bank_id,
+        "bank_version": a.bank.version,
+        "status": a.status.value,
+        "min_group_size": a.min_group_size,
+        "submitted": submitted,
+        "links": {
+            "results": url_for(".results", assessment_id=a.id),
+            "response_rates": url_for(".response_rates", assessment_id=a.id),
+        },
+    }
+
+
+def _readable(assessment_id: int) -> Assessment:
+    """The assessment if the caller may read it; 404 alike for unknown and not shared."""
+    try:
+        return access.readable_assessment(db.session(), caller(), assessment_id)
+    except NotFound as exc:
+        abort(404, str(exc))
+
+
+def _page_arg(name: str, default: int, maximum: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        abort(400, f"'{name}' must be a whole number from 1 to {maximum}.")
+    return int(raw)
+
+
+def visible_with_counts(session: Session, user: User) -> tuple[sa.Select, sa.Select]:
+    """The assessments `user` may read with their submitted counts (newest first), and a count
+    of them: the access rule's select narrowed to the listing that carries the counts."""
+    visible = access.visible_assessments(user).order_by(None)
+    ids = visible.with_only_columns(Assessment.id)
+    rows = assessment_svc.list_assessments(session).where(Assessment.id.in_(ids))
+    total = sa.select(sa.func.count()).select_from(ids.subquery())
+    return rows, total
+
+
+@bp.get("/assessments")
+def assessments() -> Response:
+    page = _page_arg("page", 1, 1_000_000)
+    per_page = _page_arg("per_page", PER_PAGE_DEFAULT, PER_PAGE_MAX)
+    session = db.session()
+    rows, total = visible_with_counts(session, caller())
+    found = session.execute(rows.limit(per_page).offset((page - 1) * per_page)).all()
+    return jsonify({
+        "assessments": [_summary(a, submitted) for a, submitted in found],
+        "page": page,
+        "per_page": per_page,
+        "total": session.scalar(total) or 0,
+    })
+
+
+@bp.get(f"/assessments/{ID}/results")
+def results(assessment_id: int) -> Response:
+    a = _readable(assessment_id)
+    session = db.session()
+    found = results_svc.results(session, a)
+    submitted = assessment_svc.response_count(session, a.id)
+    return jsonify({
+        "assessment": _summary(a, submitted),
+        "computed_at": _iso(found.computed_at),
+        "results": found.analysis,
+    })
+
+
+@bp.get(f"/assessments/{ID}/response-rates")
+def response_rates(assessment_id: int) -> Response:
+    a = _readable(assessment_id)
+    rows, submitted, invited = results_svc.response_rates(db.session(), a)
+    teams = [
+        {"team": r.team, "invited": r.invited, "suppressed": True} if r.submitted is None
+        else {"team": r.team, "invited": r.invited, "submitted": r.submitted, "rate": r.rate,
+              "suppressed": False}
+        for r in rows
+    ]
+    return jsonify({
+        "assessment": _summary(a, submitted),
+        "min_group_size": a.min_group_size,
+        "total_submitted": submitted,
+        "total_invited": invited,
+        "rate": submitted / invited if invited else None,
+        "teams": teams,
+    })
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(openapi_document())
+
+
+# -- the OpenAPI description ------------------------------------------------------------------
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    return {str(c): {"$ref": f"#/components/responses/E{c}"} for c in codes}
+
+
+ASSESSMENT_ID = {
+    "name": "assessment_id", "in": "path", "required": True,
+    "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+    "description": "An assessment id from the list.",
+}
+
+
+def openapi_document() -> dict[str, Any]:
+    """OpenAPI 3.1 for every route of this blueprint (a test checks none is missing)."""
+    schemas = {
+        "Error": {
+            "type": "object", "required": ["error"],
+            "properties": {"error": {
+                "type": "object", "required": ["status", "message"],
+                "properties": {
+                    "status": {"type": "integer", "description": "The HTTP status code."},
+                    "message": {"type": "string", "description": "What went wrong, for people."},
+                },
+            }},
+        },
+        "AssessmentSummary": {
+            "type": "object",
+            "required": ["id", "name", "bank", "bank_version", "status", "min_group_size",
+                         "submitted", "links"],
+            "properties": {
+                "id": {"type": "integer"},
+                "name": {"type": "string"},
+                "bank": {"type": "string", "description": "Question bank id."},
+                "bank_version": {"type": "integer"},
+                "status": {"type": "string", "enum": ["draft", "open", "closed"]},
+                "min_group_size": {
+                    "type": "integer",
+                    "description": "Groups with fewer respondents are suppressed."},
+                "submitted": {"type": "integer", "description": "Submitted responses."},
+                "links": {
+                    "type": "object", "required": ["results", "response_rates"],
+                    "properties": {"results": {"type": "string"},
+                                   "response_rates": {"type": "string"}},
+                },
+            },
+        },
+        "AssessmentList": {
+            "type": "object", "required": ["assessments", "page", "per_page", "total"],
+            "properties": {
+                "assessments": {"type": "array", "items": _ref("AssessmentSummary")},
+                "page": {"type": "integer", "minimum": 1},
+                "per_page": {"type": "integer", "minimum": 1, "maximum": PER_PAGE_MAX},
+                "total": {"type": "integer", "minimum": 0},
+            },
+        },
+        "Analysis": {
+            "type": "object",
+            "description": (
+                "The analysis, the same structure as `flask --app app analyze --format json`. "
+                "Every group, role and group x role cell below `min_group_size` respondents, and "
+                "any cell that would let a hidden one be worked out from the total, is "
+                "`{\"suppressed\": true}`."),
+            "required": ["bank", "n_respondents", "min_group_size", "dimensions", "items",
+                         "divergence", "recommendations", "readiness"],
+            "properties": {
+                "bank": {"type": "object", "properties": {
+                    "id": {"type": "string"}, "version": {"type": "integer"},
+                    "title": {"type": "string"}}},
+                "scale": {"type": "object"},
+                "n_respondents": {"type": "integer"},
+                "min_group_size": {"type": "integer"},
+                "response_rate": {"type": ["number", "null"]},
+                "overall": {"type": "object"},
+                "suppressed_note": {"type": "string"},
+                "dimensions": {"type": "object", "description": "Per dimension id."},
+                "items": {"type": "object", "description": "Per question id."},
+                "divergence": {"type": "object"},
+                "recommendations": {"type": "array", "items": {"type": "object"}},
+                "readiness": {"type": "object"},
+            },
+        },
+        "Results": {
+            "type": "object", "required": ["assessment", "computed_at", "results"],
+            "properties": {
+                "assessment": _ref("AssessmentSummary"),
+                "computed_at": {"type": ["string", "null"], "format": "date-time",
+                                "description": "When the analysis was computed (UTC)."},
+                "results": {"oneOf": [_ref("Analysis"), {"type": "null"}],
+                            "description": "null until someone has submitted."},
+            },
+        },
+        "TeamRate": {
+            "oneOf": [
+                {"type": "object", "required": ["team", "invited", "submitted", "rate",
+                                                "suppressed"],
+                 "properties": {"team": {"type": "string"}, "invited": {"type": "integer"},
+                                "submitted": {"type": "integer"},
+                                "rate": {"type": ["number", "null"]},
+                                "suppressed": {"const": False}}},
+                {"type": "object", "required": ["team", "invited", "suppressed"],
+                 "description": "A team too small to show, or the complement of one.",
+                 "properties": {"team": {"type": "string"}, "invited": {"type": "integer"},
+                                "suppressed": {"const": True}},
+                 "not": {"anyOf": [{"required": ["submitted"]}, {"required": ["rate"]}]}},
+            ],
+        },
+        "ResponseRates": {
+            "type": "object",
+            "required": ["assessment", "min_group_size", "total_submitted", "total_invited",
+                         "rate", "teams"],
+            "properties": {
+                "assessment": _ref("AssessmentSummary"),
+                "min_group_size": {"type": "integer"},
+                "total_submitted": {"type": "integer"},
+                "total_invited": {"type": "integer"},
+                "rate": {"type": ["number", "null"]},
+                "teams": {"type": "array", "items": _ref("TeamRate")},
+            },
+        },
+    }
+    error_responses = {
+        f"E{code}": _json(_ref("Error"), message) for code, message in MESSAGES.items()
+    }
+    error_responses["E401"]["headers"] = {
+        "WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer"}}
+    page = {"name": "page", "in": "query", "required": False,
+            "schema": {"type": "integer", "minimum": 1, "default": 1}}
+    per_page = {"name": "per_page", "in": "query", "required": False,
+                "schema": {"type": "integer", "minimum": 1, "maximum": PER_PAGE_MAX,
+                           "default": PER_PAGE_DEFAULT}}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Alignment assessment API",
+            "version": "1.0.0",
+            "description": (
+                "Read the assessments you may see, their analysis and response rates. "
+                "Authenticate with a bearer token created on the API tokens page or with "
+                "`flask --app app api-token create EMAIL`. Leads see only the assessments "
+                "shared with them; any other id answers 404. Groups below the assessment's "
+                "minimum group size are suppressed in every response."),
+        },
+        "security": [{"bearerAuth": []}],
+        "paths": {
+            f"{PREFIX}/assessments": {"get": {
+                "operationId": "listAssessments",
+                "summary": "The assessments the caller may see, newest first.",
+                "parameters": [page, per_page],
+                "responses": {"200": _json(_ref("AssessmentList"), "A page of assessments."),
+                              **_errors(400, 401, 500)},
+            }},
+            f"{PREFIX}/assessments/{{assessment_id}}/results": {"get": {
+                "operationId": "getResults",
+                "summary": "An assessment's analysis, with small groups suppressed.",
+                "parameters": [ASSESSMENT_ID],
+                "responses": {"200": _json(_ref("Results"), "The analysis."),
+                              **_errors(401, 404, 500)},
+            }},
+            f"{PREFIX}/assessments/{{assessment_id}}/response-rates": {"get": {
+                "operationId": "getResponseRates",
+                "summary": "Invited and submitted per team, with small teams suppressed.",
+                "parameters": [ASSESSMENT_ID],
+                "responses": {"200": _json(_ref("ResponseRates"), "Response rates."),
+                              **_errors(401, 404, 500)},
+            }},
+            f"{PREFIX}/openapi.json": {"get": {
+                "operationId": "getOpenApi",
+                "summary": "This description.",
+                "security": [],
+                "responses": {"200": _json({"type": "object"}, "The OpenAPI document.")},
+            }},
+        },
+        "components": {
+            "securitySchemes": {"bearerAuth": {
+                "type": "http", "scheme": "bearer",
+                "description": "An API token (starts with `aat_`)."}},
+            "schemas": schemas,
+            "responses": error_responses,
+        },
+    }
