@@ -61,25 +61,25 @@ class PerceptionClusters:
         self.random_state = random_state
 
     def fit(self, scored: pd.DataFrame) -> PerceptionClusters:
-        answered = scored.notna().mean(axis=1) >= MIN_ANSWERED_SHARE
-        data = scored.loc[answered, scored.notna().any(axis=0)]
-        values = data.to_numpy(dtype=float)
-        means = np.nanmean(values, axis=0) if len(values) else np.zeros(values.shape[1])
-        values = np.where(np.isnan(values), means, values)
-        sd = values.std(axis=0)
-        z = (values - means) / np.where(sd > 0, sd, 1.0)
-        n = len(z)
+        kept = scored.loc[scored.notna().mean(axis=1) >= MIN_ANSWERED_SHARE]
+        data = kept.loc[:, kept.notna().any(axis=0)]
+        n = len(data)
         self.method_ = "kmeans"
         self.silhouette_by_k_: dict[int, float] = {}
         self.reference_by_k_: dict[int, float] = {}
         self.silhouette_ = None
         self.threshold_ = None
         self.centroid_2d_ = np.zeros((0, 2))
+        self.centers_ = np.zeros((0, data.shape[1]))
         self.labels_ = pd.Series(0, index=data.index, dtype=int)
         self.k_: int | None = None
-        if n < max(3, 2 * self.min_cluster_size) or z.shape[1] == 0:
-            self.centers_ = np.zeros((0, z.shape[1]))
+        if n < max(3, 2 * self.min_cluster_size) or data.shape[1] == 0:
             return self
+        values = data.to_numpy(dtype=float)
+        means = np.nanmean(values, axis=0)
+        values = np.where(np.isnan(values), means, values)
+        sd = values.std(axis=0)
+        z = (values - means) / np.where(sd > 0, sd, 1.0)
         rng = np.random.default_rng(self.random_state)
         sample = (np.sort(rng.choice(n, SELECTION_SAMPLE, replace=False))
                   if n > SELECTION_SAMPLE else np.arange(n))

@@ -88,6 +88,8 @@ class AnalysisInput:
         duplicate respondents, missing groups or roles, and values outside the scale."""
         from .scoring import reverse_score
 
+        if answers.empty and len(answers.index) == 0:
+            raise ValueError("answers: no respondents")
         if not answers.index.is_unique:
             raise ValueError("answers: respondent ids are not unique")
         frame = answers.reindex(columns=bank.question_ids).astype(float)

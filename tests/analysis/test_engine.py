@@ -209,3 +209,14 @@ def _scale(lo, hi):
     from assessment.banks import Scale
 
     return Scale(min=lo, max=hi, labels={})
+
+
+def test_nobody_answered_anything(small_bank):
+    answers = pd.DataFrame(np.nan, index=range(12), columns=small_bank.question_ids)
+    result = analyze(answers, small_bank, groups=pd.Series(["A"] * 6 + ["B"] * 6))
+    json.dumps(result, allow_nan=False)
+    assert result["dimensions"]["handoffs"]["score"] is None
+    assert result["overall"]["alignment"] is None
+    assert result["items"]["C-1"]["distribution"]["dont_know"] == 12
+    with pytest.raises(ValueError, match="no respondents"):
+        analyze(answers.iloc[:0], small_bank, groups=pd.Series([], dtype=object))
