@@ -14,6 +14,7 @@ import pandas as pd
 from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.decomposition import PCA
 from sklearn.metrics import pairwise_distances, silhouette_score
+from threadpoolctl import threadpool_limits
 
 from assessment.banks import Bank
 
@@ -61,6 +62,13 @@ class PerceptionClusters:
         self.random_state = random_state
 
     def fit(self, scored: pd.DataFrame) -> PerceptionClusters:
+        # One thread for OpenMP and BLAS: on a small shared machine, and in a web worker sharing
+        # its cores with others, k-means' spinning OpenMP threads ran up to thirty times slower
+        # than a single thread in our measurements.
+        with threadpool_limits(limits=1):
+            return self._fit(scored)
+
+    def _fit(self, scored: pd.DataFrame) -> PerceptionClusters:
         kept = scored.loc[scored.notna().mean(axis=1) >= MIN_ANSWERED_SHARE]
         data = kept.loc[:, kept.notna().any(axis=0)]
         n = len(data)

@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
 from assessment.banks import Bank
 
@@ -89,13 +88,6 @@ class AnalysisRun:
         return out
 
     def run(self) -> dict:
-        # One thread for BLAS and OpenMP (k-means): on a small shared machine, and in a web
-        # worker that shares its cores with others, OpenMP's spinning threads made k-means up to
-        # thirty times slower than a single thread in our measurements.
-        with threadpool_limits(limits=1):
-            return self.stages()
-
-    def stages(self) -> dict:
         self.timed("suppression", self.membership)
         items = self.timed("items", self.items)
         dimensions = self.timed("dimensions", self.dimensions)

@@ -66,7 +66,8 @@ def score_respondents(scored: pd.DataFrame, bank: Bank) -> pd.DataFrame:
     return pd.DataFrame(means, index=scored.index, columns=columns)
 
 
-def to_points(mean: pd.DataFrame | pd.Series | float, scale: Scale):
+def to_points(mean: pd.DataFrame | pd.Series | float,
+              scale: Scale) -> pd.DataFrame | pd.Series | float:
     """A mean on the answer scale as 0-100 points: `(mean - min) / (max - min) * 100`."""
     return (mean - scale.min) / (scale.max - scale.min) * 100.0
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "assessment" / "analysis"
-# scikit-learn's own dependency threadpoolctl keeps k-means single-threaded (see engine.py).
+# scikit-learn's own dependency threadpoolctl keeps k-means single-threaded (clustering.py).
 ALLOWED = {"pandas", "numpy", "scipy", "sklearn", "threadpoolctl"}
 
 
