@@ -183,22 +183,23 @@ class AnalysisRun:
                                                columns=["high", "low", "difference",
                                                         "effect_size", "p_value"])
         out: dict[str, dict] = {}
+        overall_cells = {qid: cells["all"] for qid, cells in
+                         ((q, overall.column(q)) for q in scored.columns)}
+        keys = [str(g) for g in self.item_moments.count.index]
         for q in self.bank.questions:
             qid = q.id
+            cells = list(by_group.column(qid).values())
+            rwg_values, ad_values = item_rwg[qid].tolist(), self.item_ad[qid].tolist()
             group_cells: dict[str, Any] = {}
-            for g in self.item_moments.count.index:
-                if self.item_hidden.at[g, qid]:
-                    group_cells[str(g)] = SUPPRESSED
-                    continue
-                cell = by_group.cell(g, qid)
-                cell["rwg"] = item_rwg.at[g, qid]
-                cell["ad_m"] = self.item_ad.at[g, qid]
-                group_cells[str(g)] = cell
+            for i, (key, hide) in enumerate(zip(keys, self.item_hidden[qid].tolist(),
+                                                strict=True)):
+                group_cells[key] = (SUPPRESSED if hide else
+                                    {**cells[i], "rwg": rwg_values[i], "ad_m": ad_values[i]})
             entry = {
                 "dimension": q.dimension,
                 "lens": q.lens,
                 "reverse": q.reverse,
-                **overall.cell("all", qid),
+                **overall_cells[qid],
                 "icc1": self.item_icc.at[qid, "icc1"],
                 "icc2": self.item_icc.at[qid, "icc2"],
                 "rwg_mean": self.item_rwg_shown[qid].mean(),
@@ -208,10 +209,9 @@ class AnalysisRun:
                 "groups": group_cells,
             }
             if roles is not None:
-                entry["roles"] = {
-                    str(r): SUPPRESSED if role_hidden.at[r, qid] else by_role.cell(r, qid)
-                    for r in role_moments.count.index
-                }
+                role_cells = by_role.column(qid)
+                entry["roles"] = {str(r): SUPPRESSED if role_hidden.at[r, qid] else role_cells[r]
+                                  for r in role_moments.count.index}
             out[qid] = entry
         return out
 
@@ -249,11 +249,12 @@ class AnalysisRun:
             self.rwg_j[d.id] = dim_rwg_j.where(shown)
             self.alpha[d.id] = cronbach_alpha(scored[qids])
             group_cells: dict[str, Any] = {}
+            dim_cells = by_group.column(d.id)
             for g in moments.count.index:
                 if hidden.at[g, d.id]:
                     group_cells[str(g)] = SUPPRESSED
                     continue
-                cell = by_group.cell(g, d.id)
+                cell = dim_cells[g]
                 cell["rwg_j"] = dim_rwg_j[g]
                 cell["ad_m"] = dim_ad[g]
                 cell["lenses"] = {
@@ -267,14 +268,14 @@ class AnalysisRun:
                 "title": d.title,
                 "weight": d.weight,
                 "items": qids,
-                **overall.cell("all", d.id),
+                **overall.column(d.id)["all"],
                 "alpha": self.alpha[d.id],
                 "icc1": score_icc.at[d.id, "icc1"],
                 "icc2": score_icc.at[d.id, "icc2"],
                 "rwg_j_mean": dim_rwg_j.where(shown).mean(),
                 "ad_m_mean": dim_ad.where(shown).mean(),
                 "lens_stats": {
-                    lens: overall.cell("all", lens_column(d.id, lens))
+                    lens: overall.column(lens_column(d.id, lens))["all"]
                     for lens in ("architecture", "operating_model")
                     if lens_column(d.id, lens) in respondents.columns
                 },
@@ -283,8 +284,9 @@ class AnalysisRun:
             }
             if roles is not None:
                 entry["role_gap"] = self.dim_role_gaps.at[d.id, "difference"]
+                role_cells = by_role.column(d.id)
                 entry["roles"] = {
-                    str(r): SUPPRESSED if role_hidden.at[r, d.id] else by_role.cell(r, d.id)
+                    str(r): SUPPRESSED if role_hidden.at[r, d.id] else role_cells[r]
                     for r in role_moments.count.index
                 }
                 entry["group_roles"] = self.group_role_cells(d.id, crossed, crossed_summary,
@@ -303,11 +305,11 @@ class AnalysisRun:
                                               fill_value=False))
         hidden = suppressed_cells(counts, self.k, hidden=already, lines=(0, 1))
         cells: dict[str, dict] = {}
+        stats = summary.column(dim_id)
         for (g, r) in crossed.count.index:
             if counts.at[g, r] == 0:
                 continue
-            cells.setdefault(str(g), {})[str(r)] = (
-                SUPPRESSED if hidden.at[g, r] else summary.cell((g, r), dim_id))
+            cells.setdefault(str(g), {})[str(r)] = SUPPRESSED if hidden.at[g, r] else stats[(g, r)]
         return cells
 
     # -- divergence -----------------------------------------------------------------------------
@@ -454,8 +456,13 @@ def _number(value: Any) -> float | int | None:
 
 def json_ready(value: Any) -> Any:
     """Make a result JSON-ready: numpy scalars to Python numbers, NaN and inf to None."""
-    if isinstance(value, dict):
+    kind = type(value)
+    if kind is dict:
         return {str(k): json_ready(v) for k, v in value.items()}
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
     if isinstance(value, list | tuple | np.ndarray):
         return [json_ready(v) for v in value]
     if isinstance(value, bool | np.bool_):
@@ -465,8 +472,8 @@ def json_ready(value: Any) -> Any:
     if isinstance(value, float | np.floating):
         value = float(value)
         return value if math.isfinite(value) else None
-    if value is None or isinstance(value, str):
-        return value
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
     if pd.isna(value):
         return None
     return value

@@ -9,6 +9,7 @@ score is formed (mean of the answered items), and how a set of scores is summari
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -128,15 +129,14 @@ class Summary:
             score=to_points(moments.mean, scale),
         )
 
-    def cell(self, row, column: str) -> dict:
-        """The statistics of one group and column, as a plain dict for the result."""
-        return {
-            "n": self.n.at[row, column],
-            "mean": self.mean.at[row, column],
-            "sd": self.sd.at[row, column],
-            "ci95": [self.ci_low.at[row, column], self.ci_high.at[row, column]],
-            "score": self.score.at[row, column],
-        }
+    def column(self, column: str) -> dict[Any, dict]:
+        """The statistics of every group for one column, as plain dicts keyed by group."""
+        n, mean, sd = (frame[column].tolist() for frame in (self.n, self.mean, self.sd))
+        low, high, score = (frame[column].tolist()
+                            for frame in (self.ci_low, self.ci_high, self.score))
+        return {key: {"n": n[i], "mean": mean[i], "sd": sd[i], "ci95": [low[i], high[i]],
+                      "score": score[i]}
+                for i, key in enumerate(self.n.index)}
 
 
 def answer_distribution(scored: pd.DataFrame, scale: Scale) -> pd.DataFrame:
