@@ -122,10 +122,13 @@ def bank_list() -> None:
 @click.option("--roles", required=True, help='Comma-separated, e.g. "Manager,Staff".')
 @click.option("--min-group-size", type=int, default=5, show_default=True)
 @click.option("--anonymous", is_flag=True)
+@click.option("--previous", "previous_id", type=int, default=None,
+              help="Make this the next cycle of assessment ID (same bank).")
 def assessment_create(bank_id: str, bank_version: int | None, name: str, teams: str, roles: str,
-                      min_group_size: int, anonymous: bool) -> None:
+                      min_group_size: int, anonymous: bool, previous_id: int | None) -> None:
     """Create a draft assessment; prints its id alone on the last line."""
     session = db.session()
+    previous = _assessment(previous_id) if previous_id is not None else None
     bank = find_bank(session, bank_id, bank_version)
     if bank is None:
         _fail(f"no registered bank '{bank_id}'" + (f" version {bank_version}" if bank_version
@@ -134,7 +137,7 @@ def assessment_create(bank_id: str, bank_version: int | None, name: str, teams: 
         a = svc.create_assessment(
             session, bank=bank, name=name, teams=svc.parse_names(teams, "team"),
             roles=svc.parse_names(roles, "role"), min_group_size=min_group_size,
-            anonymous=anonymous)
+            anonymous=anonymous, previous=previous)
     except InvalidInput as exc:
         _fail(str(exc))
     click.echo(f"Created assessment '{a.name}' on {bank.bank_id} v{bank.version} (draft).")
@@ -217,6 +220,21 @@ def assessment_status(assessment_id: int, as_json: bool) -> None:
     click.echo(f"{'team':<{width}}  invited  started  submitted")
     for team, c in counts.items():
         click.echo(f"{team:<{width}}  {c.invited:>7}  {c.started:>7}  {c.submitted:>9}")
+
+
+@assessment_cli.command("share")
+@click.argument("assessment_id", type=int)
+@click.option("--lead", "lead_email", required=True, help="The lead's email address.")
+def assessment_share(assessment_id: int, lead_email: str) -> None:
+    """Let a lead read this assessment's results."""
+    from .services.access import share
+
+    a = _assessment(assessment_id)
+    try:
+        lead = share(db.session(), a, lead_email)
+    except ServiceError as exc:
+        _fail(str(exc))
+    click.echo(f"Shared assessment {a.id} with {lead.email}.")
 
 
 @click.command("invite")

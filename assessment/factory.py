@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask.cli import NoAppException
 
 from . import db
 from .config import PROJECT_ROOT, from_environment
@@ -40,13 +41,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+class ConfigurationError(NoAppException):
+    """The app cannot start as configured. A NoAppException, so that `flask` prints the message
+    as one line instead of a traceback; under gunicorn it stops the worker from booting."""
+
+
 def _require_secret_key(app: Flask) -> None:
     if app.config.get("SECRET_KEY"):
         return
     if app.debug or app.testing:
         app.config["SECRET_KEY"] = os.urandom(32).hex()
         return
-    raise RuntimeError(
+    raise ConfigurationError(
         "SECRET_KEY is not set. Set it in the environment (for example "
         "`export SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')`); "
         "`make run` writes one to .env for local use."

@@ -40,7 +40,7 @@ def test_admin_pages_refuse_anonymous_and_leads(app, client, auth) -> None:  # t
     auth.login("lead@example.org", LEAD_PASSWORD)
     for url in urls:
         assert client.get(url).status_code == 403, url
-    token = csrf_token(client, "/admin/")
+    token = csrf_token(client, "/results/")
     for url in (f"/admin/assessments/{aid}/invitations", f"/admin/assessments/{aid}/status"):
         assert client.post(url, data={"csrf_token": token, "team": "Sales", "role": "Staff",
                                       "count": 3, "action": "close"}).status_code == 403

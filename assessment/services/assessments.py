@@ -72,18 +72,26 @@ def create_assessment(
     min_group_size: int = 5,
     anonymous: bool = False,
     closes_at: datetime | None = None,
+    previous: Assessment | None = None,
 ) -> Assessment:
+    """A draft assessment; `previous` makes it the next cycle of an earlier assessment on the
+    same bank, so its results show the change since then."""
     name = (name or "").strip()
     if not name or len(name) > 200:
         raise InvalidInput("Give the assessment a name of at most 200 characters.")
     if not 2 <= min_group_size <= 1000:
         raise InvalidInput("The minimum group size must be between 2 and 1000.")
+    if previous is not None and previous.bank.bank_id != bank.bank_id:
+        raise InvalidInput(
+            f"A next cycle must use the same question bank as the previous one "
+            f"('{previous.bank.bank_id}').")
     assessment = Assessment(
         name=name,
         bank=bank,
         min_group_size=min_group_size,
         anonymous=anonymous,
         closes_at=closes_at,
+        previous=previous,
         teams=[Team(name=t) for t in parse_names(",".join(teams), "team")],
         roles=[Role(name=r) for r in parse_names(",".join(roles), "role")],
     )

@@ -1,4 +1,5 @@
-"""The demo organisation: a network operator with six teams, three roles and ~150 answers.
+"""The demo organisation: a network operator with six teams, three roles and two cycles of
+~150 answers each on the `alignment` bank.
 
 The answers are random but carry planted patterns, so the analysis has something real to find:
 
@@ -9,10 +10,14 @@ The answers are random but carry planted patterns, so the analysis has something
 3. Manual checkpoints: the architecture lens lags the operating-model lens by about one scale
    point across the organisation (a large negative lens gap).
 4. Data: order management disagrees internally (three times the noise: low rwg).
-5. A perception cluster: about a fifth of network operations and order management see every
-   manual-checkpoint and handoff item as much worse (-1.5) than everyone else does.
+5. A perception cluster: two fifths of network operations and order management see every
+   manual-checkpoint and handoff item as much worse (-1.8) than everyone else does.
 
-Everything else is noise around a mid-scale base, so no other pattern should stand out.
+Each person also has a general tendency per dimension (some answer higher throughout), as real
+respondents do, which gives the dimensions a realistic internal consistency.
+
+The second cycle ("six months on") is the same organisation after an integration programme:
+the handoffs architecture lens rises by 0.6 for everyone, the rest is unchanged.
 """
 
 from __future__ import annotations
@@ -42,12 +47,15 @@ from .assessments import create_assessment, new_token, respondent_url
 from .banks import bank_of, find_bank
 
 NAME = "Northwind Networks: alignment baseline"
+NEXT_NAME = "Northwind Networks: six months on"
 TEAMS = ["Product", "Sales", "Order management", "Network operations", "IT platform", "Finance"]
 ROLES = ["Leadership", "Manager", "Staff"]
 PER_TEAM = {"Leadership": 4, "Manager": 7, "Staff": 14}  # 25 per team, 150 in all
 UNANSWERED_PER_TEAM = 5
 DONT_KNOW_RATE = 0.05
 NOISE_SD = 0.75
+PERSON_SD = 0.45
+CLUSTER_SHIFT = 1.8
 LENS_BASE = {"operating_model": 3.4, "architecture": 2.9}
 LOGIN_FILE = "demo-login.json"
 
@@ -86,7 +94,7 @@ def existing(session: Session, instance_path: str | None = None) -> DemoInfo | N
 
     path = _login_path(instance_path or current_app.instance_path)
     assessment = session.scalar(
-        sa.select(Assessment).where(Assessment.name == NAME).order_by(Assessment.id.desc())
+        sa.select(Assessment).where(Assessment.name == NEXT_NAME).order_by(Assessment.id.desc())
     )
     if assessment is None or not path.exists():
         return None
@@ -98,35 +106,50 @@ def existing(session: Session, instance_path: str | None = None) -> DemoInfo | N
     return DemoInfo(assessment.id, assessment.name, submitted or 0, **saved)
 
 
-def _user(session: Session, email: str, role: UserRole, password: str) -> None:
+def _user(session: Session, email: str, role: UserRole, password: str) -> User:
     user = session.scalar(sa.select(User).where(User.email == email))
     if user is None:
         user = User(email=email, role=role)
         session.add(user)
     user.set_password(password)
+    return user
 
 
 def create(session: Session, *, seed: int, instance_path: str) -> DemoInfo:
+    """Two cycles: the baseline (closed) and the follow-up (open), both shared with the lead."""
     bank_row = find_bank(session, "alignment")
     if bank_row is None:
         raise RuntimeError("the 'alignment' bank is not registered")
-    bank = bank_of(bank_row)
     logins = {
         "lead_email": "lead@demo.example", "lead_password": secrets.token_urlsafe(12),
         "admin_email": "admin@demo.example", "admin_password": secrets.token_urlsafe(12),
     }
-    _user(session, logins["lead_email"], UserRole.LEAD, logins["lead_password"])
+    lead = _user(session, logins["lead_email"], UserRole.LEAD, logins["lead_password"])
     _user(session, logins["admin_email"], UserRole.ADMIN, logins["admin_password"])
-    assessment = create_assessment(session, bank=bank_row, name=NAME, teams=TEAMS, roles=ROLES,
-                                   min_group_size=5)
+    rng = np.random.default_rng(seed)
+    baseline = _cycle(session, rng, bank_row, NAME, previous=None, handoff_uplift=0.0)
+    baseline.status = AssessmentStatus.CLOSED
+    current = _cycle(session, rng, bank_row, NEXT_NAME, previous=baseline, handoff_uplift=0.6)
+    for a in (baseline, current):
+        a.leads.append(lead)
+    session.commit()
+    path = _login_path(instance_path)
+    path.write_text(json.dumps(logins))
+    path.chmod(0o600)
+    submitted = sum(PER_TEAM.values()) * len(TEAMS)
+    return DemoInfo(current.id, current.name, submitted, **logins)
+
+
+def _cycle(session: Session, rng: np.random.Generator, bank_row, name: str,  # type: ignore[no-untyped-def]
+           *, previous: Assessment | None, handoff_uplift: float) -> Assessment:
+    bank = bank_of(bank_row)
+    assessment = create_assessment(session, bank=bank_row, name=name, teams=TEAMS, roles=ROLES,
+                                   min_group_size=5, previous=previous)
     assessment.status = AssessmentStatus.OPEN
     team_ids = {t.name: t.id for t in assessment.teams}
     role_ids = {r.name: r.id for r in assessment.roles}
-
-    rng = np.random.default_rng(seed)
     people = [(team, role) for team in TEAMS for role, n in PER_TEAM.items() for _ in range(n)]
-    values = _answers(rng, bank, people)
-
+    values = _answers(rng, bank, people, handoff_uplift)
     now = utcnow()
     invitations = [
         Invitation(assessment_id=assessment.id, token_hash=new_token()[1],
@@ -168,14 +191,12 @@ def create(session: Session, *, seed: int, instance_path: str) -> DemoInfo:
                 assessment_id=assessment.id, token_hash=new_token()[1], team_id=team_ids[team],
                 role_id=role_ids["Staff"],
                 status=InvitationStatus.STARTED if k == 0 else InvitationStatus.INVITED))
-    session.commit()
-    path = _login_path(instance_path)
-    path.write_text(json.dumps(logins))
-    path.chmod(0o600)
-    return DemoInfo(assessment.id, assessment.name, len(responses), **logins)
+    session.flush()
+    return assessment
 
 
-def _answers(rng: np.random.Generator, bank, people: list[tuple[str, str]]) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _answers(rng: np.random.Generator, bank, people: list[tuple[str, str]],  # type: ignore[no-untyped-def]
+             handoff_uplift: float = 0.0) -> np.ndarray:
     """Respondent x question raw values (reverse items stored as answered), NaN = don't know."""
     questions = bank.questions
     n, q = len(people), len(questions)
@@ -187,7 +208,11 @@ def _answers(rng: np.random.Generator, bank, people: list[tuple[str, str]]) -> n
     base = base + rng.normal(0, 0.25, q)  # items differ a little in difficulty
     latent = np.tile(base, (n, 1))
 
+    # Each person's general tendency per dimension: internal consistency, as in real answers.
+    for dim in np.unique(dims):
+        latent[:, dims == dim] += rng.normal(0, PERSON_SD, (n, 1))
     arch_handoffs = (dims == "handoffs") & (lenses == "architecture")
+    latent[:, arch_handoffs] += handoff_uplift
     latent[np.ix_(teams == "IT platform", arch_handoffs)] += 1.4
     latent[np.ix_(teams == "Order management", arch_handoffs)] -= 1.2
     latent[np.ix_(roles == "Leadership", dims == "governance")] += 1.1
@@ -199,10 +224,10 @@ def _answers(rng: np.random.Generator, bank, people: list[tuple[str, str]]) -> n
     noise = rng.normal(0, NOISE_SD, (n, q))
     noise[np.ix_(teams == "Order management", dims == "data")] *= 3
     latent += noise
-    # Planted cluster: a fifth of two front-line teams see checkpoints and handoffs as far worse.
+    # Planted cluster: two fifths of two front-line teams see checkpoints and handoffs as far worse.
     front_line = np.flatnonzero(np.isin(teams, ["Network operations", "Order management"]))
-    cluster = rng.choice(front_line, size=len(front_line) // 5, replace=False)
-    latent[np.ix_(cluster, manual | (dims == "handoffs"))] -= 1.5
+    cluster = rng.choice(front_line, size=2 * len(front_line) // 5, replace=False)
+    latent[np.ix_(cluster, manual | (dims == "handoffs"))] -= CLUSTER_SHIFT
 
     lo, hi = bank.scale.min, bank.scale.max
     values = np.clip(np.rint(latent), lo, hi)

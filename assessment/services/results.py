@@ -82,8 +82,8 @@ def _store(session: Session, assessment_id: int, mark: str, analysis: dict,
 @dataclass
 class TeamRate:
     team: str
-    invited: int
-    submitted: int | None  # None when suppressed
+    invited: int | None  # None when suppressed, like submitted: "all invited answered" would
+    submitted: int | None  # otherwise give a hidden team's count away
     rate: float | None
 
 
@@ -96,7 +96,7 @@ def response_rates(session: Session, assessment: Assessment) -> tuple[list[TeamR
     rows = []
     for team, c in counts.items():
         if bool(hidden.get(team, False)):
-            rows.append(TeamRate(team, c.invited, None, None))
+            rows.append(TeamRate(team, None, None, None))
         else:
             rows.append(TeamRate(team, c.invited, c.submitted,
                                  c.submitted / c.invited if c.invited else None))
@@ -111,8 +111,10 @@ def visible_comments(session: Session, assessment: Assessment) -> tuple[dict[str
     threshold = max(assessment.comment_min_group_size, assessment.min_group_size)
     sizes = repository.submitted_per_team(session, assessment.id)
     frame = repository.comments_by_team(session, assessment.id)
-    frame = frame[frame["team"].map(lambda t: sizes.get(t, 0) >= threshold)]
     shown: dict[str, list] = {}
+    if frame.empty:
+        return shown, threshold
+    frame = frame[frame["team"].map(lambda t: sizes.get(t, 0) >= threshold).astype(bool)]
     for (dimension, team), texts in frame.groupby(["dimension", "team"], sort=True)["text"]:
         shown.setdefault(dimension, []).append((team, list(texts)))
     return shown, threshold

@@ -23,11 +23,12 @@ from wtforms.fields.choices import SelectChoice
 
 from .. import db
 from ..models import AssessmentStatus, User, UserRole
+from ..services import access
 from ..services import assessments as svc
 from ..services import users as user_svc
 from ..services.banks import latest_banks
 from ..services.errors import InvalidInput, ServiceError
-from .forms import AssessmentForm, InviteForm, RosterForm, StatusForm, UserForm
+from .forms import AssessmentForm, InviteForm, RosterForm, ShareForm, StatusForm, UserForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 log = logging.getLogger(__name__)
@@ -69,8 +70,13 @@ def new_assessment():  # type: ignore[no-untyped-def]
     form = AssessmentForm()
     form.bank.choices = [SelectChoice(str(b.id), f"{b.title} ({b.bank_id} v{b.version})")
                          for b in banks]
+    earlier = session.scalars(sa.select(svc.Assessment).order_by(svc.Assessment.id.desc())
+                              .limit(200)).all()
+    form.previous.choices = [SelectChoice("0", "— none: a first cycle —")] + [
+        SelectChoice(str(e.id), f"{e.name} ({e.bank.bank_id})") for e in earlier]
     if form.validate_on_submit():
         bank = next((b for b in banks if b.id == form.bank.data), None)
+        previous = next((e for e in earlier if e.id == form.previous.data), None)
         closes_at = (datetime.combine(form.closes_on.data, time.max)
                      if form.closes_on.data else None)
         try:
@@ -79,7 +85,7 @@ def new_assessment():  # type: ignore[no-untyped-def]
                 teams=svc.parse_names(form.teams.data, "team"),
                 roles=svc.parse_names(form.roles.data, "role"),
                 min_group_size=form.min_group_size.data, anonymous=form.anonymous.data,
-                closes_at=closes_at,
+                closes_at=closes_at, previous=previous,
             )
         except InvalidInput as exc:
             flash(str(exc), "error")
@@ -110,6 +116,7 @@ def _render_assessment(a, *, invite_form=None, roster_form=None, problems=None, 
     counts = svc.team_counts(db.session(), a)
     return render_template(
         "admin/assessment.html", a=a, counts=counts, invite_form=invite_form,
+        share_form=_share_form(a, formdata=None),
         roster_form=roster_form or RosterForm(formdata=None), status_form=StatusForm(),
         problems=problems or [],
         responses=svc.response_count(db.session(), a.id, submitted_only=False),
@@ -130,6 +137,38 @@ def set_status(assessment_id: int):  # type: ignore[no-untyped-def]
         flash(f"The assessment is now {status.value}.", "info")
     except ServiceError as exc:
         flash(str(exc), "error")
+    return redirect(url_for("admin.assessment", assessment_id=a.id))
+
+
+def _share_form(a, **kwargs) -> ShareForm:  # type: ignore[no-untyped-def]
+    form = ShareForm(**kwargs)
+    leads = db.session().scalars(
+        sa.select(User).where(User.role == UserRole.LEAD).order_by(User.email)).all()
+    form.lead.choices = [u.email for u in leads if u not in a.leads]
+    return form
+
+
+@bp.route("/assessments/<int:assessment_id>/shares", methods=["POST"])
+@admin_required
+def share(assessment_id: int):  # type: ignore[no-untyped-def]
+    a = _load(assessment_id)
+    form = _share_form(a)
+    if form.validate_on_submit():
+        access.share(db.session(), a, form.lead.data)
+        flash(f"{form.lead.data} can now read the results.", "info")
+    else:
+        flash("Choose a lead to share with.", "error")
+    return redirect(url_for("admin.assessment", assessment_id=a.id))
+
+
+@bp.route("/assessments/<int:assessment_id>/shares/<int:user_id>/delete", methods=["POST"])
+@admin_required
+def unshare(assessment_id: int, user_id: int):  # type: ignore[no-untyped-def]
+    a = _load(assessment_id)
+    if not StatusForm().validate_on_submit():
+        abort(400)
+    access.unshare(db.session(), a, user_id)
+    flash("Sharing removed.", "info")
     return redirect(url_for("admin.assessment", assessment_id=a.id))
 
 

@@ -218,7 +218,7 @@ def response_rates(assessment_id: int) -> Response:
     a = _readable(assessment_id)
     rows, submitted, invited = results_svc.response_rates(db.session(), a)
     teams = [
-        {"team": r.team, "invited": r.invited, "suppressed": True} if r.submitted is None
+        {"team": r.team, "suppressed": True} if r.submitted is None
         else {"team": r.team, "invited": r.invited, "submitted": r.submitted, "rate": r.rate,
               "suppressed": False}
         for r in rows
@@ -347,11 +347,12 @@ def openapi_document() -> dict[str, Any]:
                                 "submitted": {"type": "integer"},
                                 "rate": {"type": ["number", "null"]},
                                 "suppressed": {"const": False}}},
-                {"type": "object", "required": ["team", "invited", "suppressed"],
-                 "description": "A team too small to show, or the complement of one.",
-                 "properties": {"team": {"type": "string"}, "invited": {"type": "integer"},
-                                "suppressed": {"const": True}},
-                 "not": {"anyOf": [{"required": ["submitted"]}, {"required": ["rate"]}]}},
+                {"type": "object", "required": ["team", "suppressed"],
+                 "description": "A team too small to show, or the complement of one: no count "
+                                "at all, not even of its invitations.",
+                 "properties": {"team": {"type": "string"}, "suppressed": {"const": True}},
+                 "not": {"anyOf": [{"required": ["submitted"]}, {"required": ["rate"]},
+                                   {"required": ["invited"]}]}},
             ],
         },
         "ResponseRates": {

@@ -45,6 +45,9 @@ class AssessmentForm(FlaskForm):
         "Anonymous", description="Submitted answers keep no link to the invitation they came from."
     )
     closes_on = DateField("Closes on (optional)", validators=[Optional()])
+    previous = SelectField(
+        "Next cycle of (optional)", coerce=int, default=0,
+        description="Results will show the change since that assessment (same bank only).")
     submit = SubmitField("Create assessment")
 
 
@@ -74,3 +77,8 @@ class UserForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired(), Length(min=12, max=200)],
                              description="At least 12 characters.")
     submit = SubmitField("Create user")
+
+
+class ShareForm(FlaskForm):
+    lead = SelectField("Lead", validators=[DataRequired()])
+    submit = SubmitField("Share results")
