@@ -30,9 +30,11 @@ db_cli = AppGroup("db", help="Database schema migrations.")
 def init_app(app: Flask) -> None:
     from .cli_analyze import analyze_command
     from .cli_api import api_token_cli
+    from .cli_report import report_command
 
     for command in (bank_cli, assessment_cli, db_cli, init_db_command, create_user_command,
-                    invite_command, demo_command, analyze_command, api_token_cli):
+                    invite_command, demo_command, analyze_command, api_token_cli,
+                    report_command):
         app.cli.add_command(command)
 
 

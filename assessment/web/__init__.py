@@ -33,12 +33,13 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from . import account, admin, api, auth, errors, results, survey
+    from . import account, admin, api, auth, downloads, errors, results, survey
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(survey.bp)
     app.register_blueprint(results.bp)
+    app.register_blueprint(downloads.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(api.bp)
     errors.init_app(app)
