@@ -8,6 +8,9 @@ groups below the assessment's minimum size.
 from __future__ import annotations
 
 import functools
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -31,6 +34,27 @@ PAGES = [
     ("comments", "Comments"),
     ("readiness", "Readiness"),
 ]
+
+
+_charts: OrderedDict[tuple, charts.Chart] = OrderedDict()
+_charts_lock = threading.Lock()
+CHART_CACHE_SIZE = 256
+
+
+def cached_chart(ctx: dict, name: str, draw: Callable[[], charts.Chart]) -> charts.Chart:
+    """Charts are drawn from the stored analysis, so they stay valid as long as it does: keep
+    the recent ones per process (a cache of derived data; each instance may hold its own)."""
+    key = (ctx["a"].id, ctx["res"].computed_at, name)
+    with _charts_lock:
+        if key in _charts:
+            _charts.move_to_end(key)
+            return _charts[key]
+    chart = draw()
+    with _charts_lock:
+        _charts[key] = chart
+        while len(_charts) > CHART_CACHE_SIZE:
+            _charts.popitem(last=False)
+    return chart
 
 
 @bp.route("/")
@@ -85,12 +109,14 @@ def overview(ctx: dict):  # type: ignore[no-untyped-def]
 @with_results
 def dimensions(ctx: dict):  # type: ignore[no-untyped-def]
     r = ctx["r"]
-    lens = charts.lens_bars(r, ctx["dim_titles"])
+    lens = cached_chart(ctx, "lens", lambda: charts.lens_bars(r, ctx["dim_titles"]))
     scale = r.get("scale") or {"min": ctx["bank"].scale.min, "max": ctx["bank"].scale.max}
     scale = {**scale, "labels": ctx["bank"].scale.labels}
     per_dimension = [
-        (d, charts.item_distribution(r, d, ctx["questions"], scale),
-         charts.group_agreement(r, d))
+        (d,
+         cached_chart(ctx, f"dist:{d}",
+                      lambda d=d: charts.item_distribution(r, d, ctx["questions"], scale)),
+         cached_chart(ctx, f"agreement:{d}", lambda d=d: charts.group_agreement(r, d)))
         for d in r["dimensions"]
     ]
     return render_template("results/dimensions.html", active="dimensions", lens=lens,
@@ -101,7 +127,8 @@ def dimensions(ctx: dict):  # type: ignore[no-untyped-def]
 @with_results
 def heatmap(ctx: dict):  # type: ignore[no-untyped-def]
     by = "rwg_j" if request.args.get("by") == "agreement" else "score"
-    chart = charts.heatmap(ctx["r"], ctx["dim_titles"], by=by)
+    chart = cached_chart(ctx, f"heatmap:{by}",
+                         lambda: charts.heatmap(ctx["r"], ctx["dim_titles"], by=by))
     return render_template("results/heatmap.html", active="heatmap", heat=chart, by=by, **ctx)
 
 
@@ -109,7 +136,9 @@ def heatmap(ctx: dict):  # type: ignore[no-untyped-def]
 @with_results
 def divergence(ctx: dict):  # type: ignore[no-untyped-def]
     return render_template("results/divergence.html", active="divergence",
-                           cluster_chart=charts.cluster_map(ctx["r"]), **ctx)
+                           cluster_chart=cached_chart(ctx, "clusters",
+                                                      lambda: charts.cluster_map(ctx["r"])),
+                           **ctx)
 
 
 @bp.route("/<int:assessment_id>/recommendations")
