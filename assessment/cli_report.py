@@ -9,6 +9,7 @@ the last line. A user error is one line on stderr and exit code 1.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -45,8 +46,9 @@ def report_command(assessment_id: int, fmt: str, out_path: Path | None) -> None:
             assessment_id, fmt, utcnow().date())
     try:
         context = report_context(session, assessment)
-        with click.progressbar(length=1, label=f"{fmt.upper()} report", file=click.get_text_stream(
-                "stderr"), show_pos=True) as bar:
+        # On stderr, so that standard output carries only the path written.
+        with click.progressbar(length=1, label=f"{fmt.upper()} report", file=sys.stderr,
+                               show_pos=True) as bar:
 
             def progress(step: int, total: int, label: str) -> None:
                 bar.length = total

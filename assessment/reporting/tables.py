@@ -101,9 +101,8 @@ def summary(ctx: dict) -> Table:
 
 
 def responses(ctx: dict) -> Table:
-    rows = [[t.team, t.invited,
-             SUPPRESSED if t.submitted is None else t.submitted,
-             SUPPRESSED if t.submitted is None else _round(t.rate, 3)]
+    rows = [[t.team, *([SUPPRESSED] * 3)] if t.submitted is None
+            else [t.team, t.invited, t.submitted, _round(t.rate, 3)]
             for t in ctx["rates"]]
     rows.append(["All teams", ctx["invited"], ctx["submitted"],
                  _round(ctx["submitted"] / ctx["invited"], 3) if ctx["invited"] else None])
