@@ -30,7 +30,7 @@ run: $(VENV)/.installed .env
 	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed .env
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed
