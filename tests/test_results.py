@@ -185,6 +185,7 @@ def test_the_demo_shows_its_planted_patterns(app, runner) -> None:  # type: igno
         assert change.change["dimensions"]["handoffs"]["significant"]
         assert change.change["dimensions"]["handoffs"]["change"] > 5
         assert len(change.trend) == 2
+    # (the overview draws the trend chart from these)
 
 
 def test_cycle_comparison_on_the_overview(app, client, runner, auth) -> None:  # type: ignore[no-untyped-def]
@@ -197,3 +198,4 @@ def test_cycle_comparison_on_the_overview(app, client, runner, auth) -> None:  #
     assert "Since the previous cycle" in html and "Welch" in html
     handoffs = re.search(r"Handoffs between teams and suppliers</th>(.*?)</tr>", html, re.S)
     assert handoffs and "yes (p =" in handoffs.group(1)
+    assert "Change per team" in html and 'id="trend"' in html

@@ -101,8 +101,12 @@ def overview(ctx: dict):  # type: ignore[no-untyped-def]
     session = db.session()
     rates, submitted, invited = results_svc.response_rates(session, ctx["a"])
     comparison = cycles.compare_with_previous(session, ctx["a"], ctx["r"]) if ctx["r"] else None
+    # Not cached: it also depends on the earlier cycles' analyses.
+    trend = (charts.trend(comparison.trend, ctx["dim_titles"])
+             if comparison and len(comparison.trend) > 1 else None)
     return render_template("results/overview.html", active="overview", rates=rates,
-                           submitted=submitted, invited=invited, comparison=comparison, **ctx)
+                           submitted=submitted, invited=invited, comparison=comparison,
+                           trend=trend, **ctx)
 
 
 @bp.route("/<int:assessment_id>/dimensions")
