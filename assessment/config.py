@@ -25,6 +25,12 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "ROSTER_MAX_ROWS": 20_000,
         "INVITE_MAX_COUNT": 5_000,
         "PAGE_SIZE": 25,
+        "SESSION_IDLE_MINUTES": int(env.get("SESSION_IDLE_MINUTES", 30)),
+        "SESSION_ABSOLUTE_HOURS": int(env.get("SESSION_ABSOLUTE_HOURS", 12)),
+        "PERMANENT_SESSION_LIFETIME": 60 * int(env.get("SESSION_IDLE_MINUTES", 30)),
+        # How many reverse proxies set X-Forwarded-For in front of the service (0: none).
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", 0)),
+        "SESSION_COOKIE_NAME": "assessment_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "0") == "1",

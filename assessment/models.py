@@ -62,6 +62,8 @@ class User(UserMixin, Base):
     password_hash: Mapped[str] = mapped_column(sa.String(256))
     role: Mapped[UserRole] = mapped_column(_enum(UserRole, "user_role"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None]
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
@@ -261,3 +263,14 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
+
+
+class RateLimit(Base):
+    """A counter per key and fixed window (e.g. failed logins from one address), kept in the
+    database so that every instance of the service sees the same count."""
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    window_start: Mapped[datetime]
+    count: Mapped[int] = mapped_column(default=0)

@@ -33,9 +33,10 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from . import account, admin, api, auth, downloads, errors, results, survey
+    from . import account, admin, api, auth, downloads, errors, health, results, survey
 
     app.register_blueprint(auth.bp)
+    app.register_blueprint(health.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(survey.bp)
     app.register_blueprint(results.bp)
@@ -43,6 +44,12 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(account.bp)
     app.register_blueprint(api.bp)
     errors.init_app(app)
+    app.before_request(auth.enforce_session_timeouts)
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]

@@ -18,8 +18,10 @@ from flask import (
 )
 
 from .. import db
+from ..services import security
 from ..services import survey as svc
 from ..services.errors import InvalidInput, NotFound
+from . import audit
 
 bp = Blueprint("survey", __name__, url_prefix="/s")
 
@@ -27,9 +29,18 @@ FIELD_PREFIX = "q-"
 
 
 def _load(token: str) -> svc.Survey:
+    """The survey behind a link. Unknown links are counted per address, and an address that
+    keeps guessing gets 429 for a while; working links are never limited."""
+    session = db.session()
+    address = request.remote_addr or "unknown"
+    if security.is_limited(session, security.LINK_BY_ADDRESS, address):
+        audit.event("link_rate_limited")
+        abort(429)
     try:
-        return svc.load(db.session(), token)
+        return svc.load(session, token)
     except NotFound:
+        security.record_failure(session, security.LINK_BY_ADDRESS, address)
+        audit.event("unknown_link")
         abort(404)
 
 

@@ -1,0 +1,32 @@
+"""Probes for a load balancer or orchestrator: /healthz (the process answers) and /readyz (the
+database is reachable and its schema is at the newest migration)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, current_app, jsonify
+
+from .. import db, migrations
+
+bp = Blueprint("health", __name__)
+log = logging.getLogger(__name__)
+
+
+@bp.route("/healthz")
+def healthz():  # type: ignore[no-untyped-def]
+    return jsonify(status="ok")
+
+
+@bp.route("/readyz")
+def readyz():  # type: ignore[no-untyped-def]
+    try:
+        current = migrations.current_revision(db.engine())
+    except Exception:  # noqa: BLE001 - any failure to reach the database means "not ready"
+        log.exception("readiness check: database unreachable")
+        return jsonify(status="unavailable", reason="database unreachable"), 503
+    head = migrations.head_revision(current_app.config["DATABASE_URL"])
+    if current != head:
+        return jsonify(status="unavailable", reason="migrations pending",
+                       current=current, head=head), 503
+    return jsonify(status="ok", revision=current)

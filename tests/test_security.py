@@ -1,0 +1,200 @@
+"""Security promises: lockout and rate limits (separate for logins and links), session timeouts,
+headers, and every protected route refusing the anonymous and the wrong role (a walk of the
+whole URL map, objects addressed by id included)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from assessment import db
+from assessment.models import User
+
+from .conftest import ADMIN_PASSWORD, LEAD_PASSWORD, Auth, csrf_token, make_assessment, make_tokens
+
+
+def test_an_account_locks_after_five_wrong_passwords(app, client) -> None:  # type: ignore[no-untyped-def]
+    auth = Auth(client)
+    for _ in range(4):
+        assert auth.login(password="wrong-password-x").status_code == 401
+    fifth = auth.login(password="wrong-password-x")
+    assert "locked for 15 minutes" in fifth.get_data(as_text=True)
+    # Even the right password is refused while locked, with a clear message.
+    locked = auth.login()
+    assert locked.status_code == 429 and "locked" in locked.get_data(as_text=True)
+    with app.app_context():
+        user = db.session().scalar(sa.select(User).where(User.email == "admin@example.org"))
+        user.locked_until = None
+        db.session().commit()
+    assert auth.login().status_code == 302
+
+
+def test_many_failed_logins_from_one_address_are_limited(app, client) -> None:  # type: ignore[no-untyped-def]
+    auth = Auth(client)
+    for i in range(20):
+        auth.login(email=f"nobody{i}@example.org", password="whatever-password")
+    limited = auth.login()
+    assert limited.status_code == 429 and "Too many failed logins" in limited.get_data(
+        as_text=True)
+
+
+def test_guessing_links_does_not_lock_out_logins_or_real_links(app, client) -> None:  # type: ignore[no-untyped-def]
+    token = make_tokens(app, make_assessment(app))[0]
+    for i in range(30):
+        assert client.get(f"/s/guess-{i}").status_code == 404
+    assert client.get("/s/guess-again").status_code == 429
+    assert client.get(f"/s/{token}").status_code == 429  # the address is limited for links
+    # ...but logins have their own counter.
+    assert Auth(client).login().status_code == 302
+
+
+def test_failed_logins_do_not_block_respondents(app, client) -> None:  # type: ignore[no-untyped-def]
+    token = make_tokens(app, make_assessment(app))[0]
+    auth = Auth(client)
+    for i in range(25):
+        auth.login(email=f"nobody{i}@example.org", password="whatever-password")
+    assert client.get(f"/s/{token}").status_code == 200
+
+
+def test_sessions_expire_when_idle_and_after_an_absolute_time(app, client) -> None:  # type: ignore[no-untyped-def]
+    Auth(client).login()
+    assert client.get("/admin/").status_code == 200
+    with client.session_transaction() as s:
+        s["seen_at"] -= 31 * 60
+    expired = client.get("/admin/")
+    assert expired.status_code == 302 and "/login" in expired.headers["Location"]
+    Auth(client).login()
+    with client.session_transaction() as s:
+        s["login_at"] -= 13 * 3600
+    assert client.get("/admin/").status_code == 302
+
+
+def test_login_rotates_the_session_and_sets_safe_cookies(app, client) -> None:  # type: ignore[no-untyped-def]
+    client.get("/login")
+    with client.session_transaction() as s:
+        s["planted"] = "by an attacker"
+    response = Auth(client).login()
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    with client.session_transaction() as s:
+        assert "planted" not in s
+
+
+def test_security_headers(app, client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp.split("script-src")[1].split(
+        ";")[0]
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "Strict-Transport-Security" not in response.headers
+    secure = client.get("/login", base_url="https://localhost")
+    assert secure.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def _urls(app: Flask, ids: dict[str, int]) -> list[tuple[str, str, str]]:
+    """(endpoint, method, url) for every route, with ids filled in."""
+    out = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        values = {arg: ids.get(arg, 1) if arg != "fmt" and arg != "token" else
+                  ("pdf" if arg == "fmt" else "nope") for arg in rule.arguments}
+        with app.test_request_context():
+            from flask import url_for
+
+            url = url_for(rule.endpoint, **values)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            out.append((rule.endpoint, method, url))
+    return out
+
+
+PUBLIC = {"auth.login", "auth.home", "survey.intro", "survey.start", "survey.page",
+          "survey.review", "survey.submit", "survey.thanks", "api.openapi", "health.healthz",
+          "health.readyz"}
+LEAD_OK = {"results.", "account.", "auth.logout", "admin.index", "downloads."}
+
+
+def test_every_route_refuses_the_anonymous_and_the_wrong_role(app) -> None:  # type: ignore[no-untyped-def]
+    aid = make_assessment(app)
+    ids = {"assessment_id": aid, "user_id": 1, "token_id": 1, "number": 1}
+    routes = _urls(app, ids)
+    assert len(routes) > 30
+    anonymous = app.test_client()
+    for endpoint, method, url in routes:
+        if endpoint in PUBLIC:
+            continue
+        response = anonymous.open(url, method=method)
+        if endpoint.startswith("api."):
+            assert response.status_code in (401, 404), (endpoint, response.status_code)
+        else:
+            assert response.status_code in (302, 400), (endpoint, method, response.status_code)
+            if response.status_code == 302:
+                assert "/login" in response.headers["Location"], endpoint
+    lead = app.test_client()
+    Auth(lead).login("lead@example.org", LEAD_PASSWORD)
+    token = csrf_token(lead, "/results/")
+    for endpoint, method, url in routes:
+        if endpoint in PUBLIC or endpoint.startswith("api.") or any(
+                endpoint.startswith(p) for p in LEAD_OK):
+            continue
+        response = lead.open(url, method=method, data={"csrf_token": token})
+        assert response.status_code == 403, (endpoint, method, response.status_code)
+    # Objects addressed by id: a lead reading an assessment not shared with them gets 404.
+    for endpoint, method, url in routes:
+        if method == "GET" and (endpoint.startswith("results.") or endpoint.startswith(
+                "downloads.")) and f"/{aid}" in url:
+            assert lead.get(url).status_code == 404, endpoint
+
+
+def test_errors_never_show_a_traceback(app, client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from assessment.web import admin
+
+    def boom(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(admin.svc, "list_assessments", boom)
+    Auth(client).login()
+    response = client.get("/admin/")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "secret internals" not in html and "Traceback" not in html
+    assert "try again" in html
+
+
+@pytest.mark.parametrize("password", ["short", "elevenchars"])
+def test_passwords_need_twelve_characters(app, runner, password) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(args=["create-user", "x@example.org", "--role", "lead",
+                                 "--password-stdin"], input=password + "\n")
+    assert result.exit_code == 1 and "12 characters" in result.output
+
+
+def test_no_default_accounts_after_init(app) -> None:  # type: ignore[no-untyped-def]
+    from assessment import create_app, migrations
+
+    fresh = re.sub(r"test\.db$", "fresh.db", app.config["DATABASE_URL"])
+    if fresh == app.config["DATABASE_URL"]:
+        pytest.skip("SQLite only")
+    migrations.upgrade(fresh)
+    other = create_app({"TESTING": True, "DATABASE_URL": fresh})
+    result = other.test_cli_runner().invoke(args=["init-db"])
+    assert result.exit_code == 0, result.output
+    with other.app_context():
+        assert db.session().scalar(sa.select(sa.func.count()).select_from(User)) == 0
+    assert ADMIN_PASSWORD  # the suite's accounts exist only in the test fixture
+
+
+def test_health_and_readiness(app, client) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.get_json()["status"] == "ok"
+    with app.app_context():
+        db.session().execute(sa.text("UPDATE alembic_version SET version_num = '0001'"))
+        db.session().commit()
+    pending = client.get("/readyz")
+    assert pending.status_code == 503 and pending.get_json()["reason"] == "migrations pending"
