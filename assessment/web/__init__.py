@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from flask import Flask, request
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
@@ -43,6 +45,12 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(downloads.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(api.bp)
+    if os.environ.get("BENCHMARK_ENDPOINTS") == "1":
+        # Load-test baseline only (bench/load.py); never set in production.
+        from . import bench
+
+        csrf.exempt(bench.bp)
+        app.register_blueprint(bench.bp)
     errors.init_app(app)
     app.before_request(auth.enforce_session_timeouts)
     if app.config["TRUSTED_PROXIES"]:
