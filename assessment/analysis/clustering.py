@@ -160,7 +160,10 @@ class PerceptionClusters:
 def _composition(keys: pd.Series, labels: pd.Series, hidden_keys: pd.Series,
                  min_group_size: int) -> pd.DataFrame:
     """Counts of each key (group or role) in each cluster, NaN where the cell must not be shown."""
-    counts = pd.crosstab(keys.loc[labels.index], labels).reindex(hidden_keys.index, fill_value=0)
+    # Every cluster gets a column even if none of its members has a key (people of hidden
+    # groups carry no role).
+    counts = pd.crosstab(keys.loc[labels.index], labels).reindex(
+        index=hidden_keys.index, columns=np.sort(labels.unique()), fill_value=0)
     row_hidden = pd.DataFrame(np.repeat(hidden_keys.to_numpy()[:, None], counts.shape[1], axis=1),
                               index=counts.index, columns=counts.columns)
     hidden = suppressed_cells(counts, min_group_size, hidden=row_hidden, lines=(0, 1))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -140,12 +141,23 @@ class AnalysisRun:
     # -- confidentiality of the breakdowns ------------------------------------------------------
 
     def membership(self) -> None:
-        """Which groups, roles and group x role cells are hidden by their number of members."""
+        """Which groups, roles and group x role cells are hidden by their number of members.
+
+        Respondents of a hidden group are then left out of every role breakdown (they count only
+        in the overall figures). Group and role tables are linked through their shared members:
+        with a hidden group's people inside the role figures, the role totals, the shown groups
+        and the overall total together pin a hidden group's mean down to within one person's
+        answer. Left out, nothing shown beyond the overall total depends on a hidden group, and
+        the overall total minus the shown groups covers all hidden groups together, which
+        complementary suppression keeps at `min_group_size` people or more."""
         groups, roles = self.data.groups, self.data.roles
         self.group_hidden = suppressed_keys(groups.value_counts(sort=False), self.k)
         self.role_hidden = None
         self.cell_hidden = None
         if roles is not None:
+            in_hidden_group = groups.map(self.group_hidden).astype(bool).to_numpy()
+            roles = roles.where(~in_hidden_group)
+            self.data = replace(self.data, roles=roles)
             self.role_hidden = suppressed_keys(roles.value_counts(sort=False), self.k)
             crossed = pd.crosstab(groups, roles)
             hidden = (_rows_hidden(self.group_hidden, crossed.columns)
