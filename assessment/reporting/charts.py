@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -243,7 +244,7 @@ def group_agreement(analysis: dict, dimension: str) -> Chart:
     ax.set_xlabel("Within-team agreement rwg(j)")
     ax.legend(handles=[Patch(color=OKABE_ITO[0], label="agrees (≥ .70)"),
                        Patch(color=OKABE_ITO[5], label="below .70")],
-              fontsize=7, frameon=False, loc="lower right")
+              fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=2)
     _style(ax)
     title = f"Agreement within teams: {dimension.replace('_', ' ')}"
     low = [g for g, v in zip(names, vals, strict=True) if v < AGREEMENT_LINE]
@@ -269,12 +270,14 @@ def cluster_map(analysis: dict) -> Chart:
         x, y = (c.get("centroid_2d") or [0, 0])[:2]
         ax.scatter([x], [y], s=200 + 2000 * (c.get("share") or 0), color=OKABE_ITO[i % 7],
                    alpha=0.85, edgecolor="#222222")
-        ax.annotate(f"{c['id']}: {c['label']}", (x, y), xytext=(8, 8),
-                    textcoords="offset points", fontsize=8, wrap=True)
+        label = textwrap.fill(f"{c['id']}: {c['label']}", 40)
+        ax.annotate(label, (x, y), xytext=(0, -14), textcoords="offset points", fontsize=7,
+                    ha="center", va="top")
         rows.append([c["id"], c["label"], c["size"], f"{(c.get('share') or 0) * 100:.0f}%"])
     if not found:
         ax.text(0.5, 0.5, "No distinct groups of respondents", ha="center", va="center",
                 transform=ax.transAxes)
+    ax.margins(0.45)  # room for the circles and their labels inside the plot
     ax.axhline(0, color="#cccccc", linewidth=0.8)
     ax.axvline(0, color="#cccccc", linewidth=0.8)
     ax.set_xlabel("First principal component")
@@ -298,7 +301,7 @@ def trend(cycles: list[tuple[str, dict[str, float | None]]],
         values = [scores.get(d) for _, scores in cycles]
         ax.plot(range(len(cycles)), [np.nan if v is None else v for v in values], marker="o",
                 color=OKABE_ITO[i % 7], label=dimension_titles[d])
-    ax.set_xticks(range(len(cycles)), names, rotation=15, ha="right")
+    ax.set_xticks(range(len(cycles)), [textwrap.fill(n, 22) for n in names], fontsize=8)
     ax.set_ylim(0, 100)
     ax.set_ylabel("Score (0–100)")
     ax.legend(fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1, 0.5))
