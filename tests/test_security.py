@@ -198,3 +198,12 @@ def test_health_and_readiness(app, client) -> None:  # type: ignore[no-untyped-d
         db.session().commit()
     pending = client.get("/readyz")
     assert pending.status_code == 503 and pending.get_json()["reason"] == "migrations pending"
+
+
+def test_guessing_api_tokens_is_limited_separately(app, client) -> None:  # type: ignore[no-untyped-def]
+    for i in range(30):
+        response = client.get("/api/v1/assessments", headers={"Authorization": f"Bearer x{i}"})
+        assert response.status_code == 401
+    limited = client.get("/api/v1/assessments", headers={"Authorization": "Bearer again"})
+    assert limited.status_code == 429 and limited.get_json()["error"]["status"] == 429
+    assert Auth(client).login().status_code == 302  # logins keep their own counter

@@ -20,11 +20,11 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from .. import db
 from ..models import Assessment, User
-from ..services import access, api_tokens
+from ..services import access, api_tokens, security
 from ..services import assessments as assessment_svc
 from ..services import results as results_svc
 from ..services.errors import NotFound
-from . import csrf
+from . import audit, csrf
 
 PREFIX = "/api/v1"
 bp = Blueprint("api", __name__, url_prefix=PREFIX)
@@ -72,13 +72,18 @@ def authenticate() -> Response | None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        log.warning("api authentication failed: no bearer token (%s %s from %s)",
-                    request.method, request.path, request.remote_addr)
+        audit.event("api_token_missing")
         return error_response(401, MESSAGES[401])
-    user = api_tokens.authenticate(db.session(), token)
+    session = db.session()
+    address = request.remote_addr or "unknown"
+    if security.is_limited(session, security.API_BY_ADDRESS, address):
+        audit.event("api_rate_limited")
+        return error_response(429, "Too many invalid API tokens from your address; wait ten "
+                                   "minutes and try again.")
+    user = api_tokens.authenticate(session, token)
     if user is None:
-        log.warning("api authentication failed: unknown or revoked token (%s %s from %s)",
-                    request.method, request.path, request.remote_addr)
+        security.record_failure(session, security.API_BY_ADDRESS, address)
+        audit.event("api_token_refused")
         return error_response(
             401, "The API token is not valid or has been revoked.",
             {"WWW-Authenticate": f'{REALM}, error="invalid_token"'})
