@@ -31,7 +31,7 @@ run: $(VENV)/.installed .env
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed .env
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

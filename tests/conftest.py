@@ -13,13 +13,34 @@ import pytest
 import sqlalchemy as sa
 
 from assessment import create_app, db, migrations
-from assessment.models import UserRole
+from assessment.models import Base, UserRole
 from assessment.services import assessments as svc
 from assessment.services.banks import find_bank, register_bank_dir
 from assessment.services.users import create_user
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+def _postgres_url() -> str | None:
+    """TEST_DATABASE_URL, or under pytest-xdist a database of this worker's own next to it, so
+    that parallel workers never reset each other's schema."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    base = sa.engine.make_url(url)
+    own = base.set(database=f"{base.database}_{worker}")
+    engine = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                             {"n": own.database})
+        if not exists:
+            conn.exec_driver_sql(f'CREATE DATABASE "{own.database}"')
+    engine.dispose()
+    return own.render_as_string(hide_password=False)
+
+
+PG_URL = _postgres_url()
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 ADMIN_PASSWORD = "admin-password-123"
 LEAD_PASSWORD = "lead-password-1234"
@@ -69,10 +90,44 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+SEEDED = ("banks", "users")
+
+
+@pytest.fixture(scope="session")
+def postgres_seed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict]]:
+    """Migrate and populate the PostgreSQL test database once, and keep the seeded rows: each
+    test then empties the tables and puts these rows back, which is much faster than
+    migrating and hashing passwords again."""
+    assert PG_URL
+    reset_database(PG_URL)
+    app = create_app(_config(PG_URL, tmp_path_factory.mktemp("pg")))
+    _populate(app)
+    engine = app.extensions["db_engine"]
+    with engine.connect() as conn:
+        seed = {t: [dict(r._mapping) for r in conn.execute(Base.metadata.tables[t].select())]
+                for t in SEEDED}
+    engine.dispose()
+    return seed
+
+
+def _reset_postgres(seed: dict[str, list[dict]]) -> None:
+    engine = db.make_engine(PG_URL)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        for name in SEEDED:
+            table = Base.metadata.tables[name]
+            conn.execute(table.insert(), seed[name])
+            conn.exec_driver_sql(
+                f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                f"(SELECT max(id) FROM {name}))")
+    engine.dispose()
+
+
 @pytest.fixture
 def database_url(tmp_path: Path, request: pytest.FixtureRequest) -> str:
     if PG_URL:
-        reset_database(PG_URL)
+        _reset_postgres(request.getfixturevalue("postgres_seed"))
         return PG_URL
     path = tmp_path / "test.db"
     shutil.copy(request.getfixturevalue("sqlite_template"), path)
@@ -82,8 +137,6 @@ def database_url(tmp_path: Path, request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def app(database_url: str, tmp_path: Path) -> Iterator:
     app = create_app(_config(database_url, tmp_path))
-    if PG_URL:
-        _populate(app)
     yield app
     app.extensions["db_engine"].dispose()
 

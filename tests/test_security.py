@@ -194,10 +194,18 @@ def test_health_and_readiness(app, client) -> None:  # type: ignore[no-untyped-d
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.get_json()["status"] == "ok"
     with app.app_context():
+        head = db.session().scalar(sa.text("SELECT version_num FROM alembic_version"))
         db.session().execute(sa.text("UPDATE alembic_version SET version_num = '0001'"))
         db.session().commit()
-    pending = client.get("/readyz")
-    assert pending.status_code == 503 and pending.get_json()["reason"] == "migrations pending"
+    try:
+        pending = client.get("/readyz")
+        assert pending.status_code == 503
+        assert pending.get_json()["reason"] == "migrations pending"
+    finally:  # the PostgreSQL test database is reused by the next test
+        with app.app_context():
+            db.session().execute(sa.text("UPDATE alembic_version SET version_num = :v"),
+                                 {"v": head})
+            db.session().commit()
 
 
 def test_guessing_api_tokens_is_limited_separately(app, client) -> None:  # type: ignore[no-untyped-def]
