@@ -8,6 +8,7 @@ timeout. WAL lets readers proceed while a writer holds that lock.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,6 +16,7 @@ from flask import Flask, current_app, g
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+log = logging.getLogger(__name__)
 
 
 def make_engine(url: str, *, sqlite_foreign_keys: bool = True, **kwargs: Any) -> sa.Engine:
@@ -67,5 +69,13 @@ def session() -> Session:
 
 def _close_session(_exc: BaseException | None) -> None:
     db_session = g.pop("db_session", None)
-    if db_session is not None:
+    if db_session is None:
+        return
+    try:
         db_session.close()
+    except sa.exc.DBAPIError:
+        # The connection died after the view had finished (the database restarted, say): the
+        # response is already made, so throw the connection away rather than turn a good
+        # page into the server's bare 500.
+        log.warning("database connection lost while closing the session")
+        db_session.invalidate()

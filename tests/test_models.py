@@ -107,3 +107,17 @@ def test_upgrading_keeps_existing_data(tmp_path) -> None:  # type: ignore[no-unt
         assert conn.exec_driver_sql(
             "SELECT comment_min_group_size FROM assessments").scalar() == 10
     engine.dispose()
+
+
+def test_a_connection_lost_after_the_view_does_not_spoil_the_page(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """If the database drops the connection once the page is made, the page is still served
+    (closing the session must not raise out of the request's teardown)."""
+    import sqlalchemy.orm
+
+    def dying_close(self):  # type: ignore[no-untyped-def]
+        raise sa.exc.OperationalError("ROLLBACK", {}, Exception("terminating connection"))
+
+    monkeypatch.setattr(sqlalchemy.orm.Session, "close", dying_close)
+    client = app.test_client()
+    token = make_tokens(app, make_assessment(app))[0]
+    assert client.get(f"/s/{token}").status_code == 200
