@@ -44,13 +44,13 @@ def _submitted_responses(app, aid: int, team: str, n: int) -> None:  # type: ign
 
 @pytest.fixture
 def api_app(app):  # type: ignore[no-untyped-def]
-    """Ids 1..3 exist: an empty draft, an open assessment with results, and a closed one, so the
-    generated ids reach the 200 answers as well as the 404s."""
-    make_assessment(app, status="draft")
-    aid = make_assessment(app, min_group_size=2)
-    _submitted_responses(app, aid, "Sales", 3)
-    _submitted_responses(app, aid, "Finance", 2)
-    make_assessment(app, status="closed")
+    """Three assessments (ids 1..3 on a fresh database): an empty draft, an open one with
+    results and a closed one, so generated ids reach 200 answers as well as 404s."""
+    ids = [make_assessment(app, status="draft"), make_assessment(app, min_group_size=2)]
+    _submitted_responses(app, ids[1], "Sales", 3)
+    _submitted_responses(app, ids[1], "Finance", 2)
+    ids.append(make_assessment(app, status="closed"))
+    app.config["FUZZ_ASSESSMENT_IDS"] = ids
     return app
 
 
@@ -100,8 +100,8 @@ def test_api_conforms_to_its_schema_without_a_token(case) -> None:  # type: igno
 
 
 def test_known_ids_answer_200(api_app, client, bearer) -> None:  # type: ignore[no-untyped-def]
-    """The generated ids rarely hit 1..3; check those directly so the 200 bodies are covered."""
-    for aid in (1, 2, 3):
+    """The generated ids rarely hit the existing ones; check those directly."""
+    for aid in api_app.config["FUZZ_ASSESSMENT_IDS"]:
         for what in ("results", "response-rates"):
             response = client.get(f"/api/v1/assessments/{aid}/{what}", headers=bearer)
             assert response.status_code == 200, (aid, what, response.get_data(as_text=True))
