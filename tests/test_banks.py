@@ -113,7 +113,7 @@ BROKEN = [
     (lambda b: b["readiness"][0]["require"].update(dimension="nowhere"),
      "readiness[0].require.dimension: unknown dimension 'nowhere'"),
     (lambda b: b["readiness"][0]["require"].update(value="high"),
-     "readiness[0].require.value: must be a number"),
+     "readiness[0].require.value: must be a finite number"),
     (lambda b: b.update(extra=1), "extra: unknown field"),
 ]
 

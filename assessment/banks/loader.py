@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -66,15 +67,45 @@ def read_bank_file(path: str | Path) -> tuple[Bank, dict[str, Any]]:
     return parse_bank_text(raw, source)
 
 
+class _BankLoader(yaml.SafeLoader):
+    """The safe loader without anchors and aliases: a bank has no use for them, and an alias
+    repeated inside nested conditions multiplies the work of checking them (a few kilobytes can
+    stand for a billion clauses)."""
+
+    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "anchors and aliases (& and *) are not allowed in a bank",
+                event.start_mark)
+        return super().compose_node(parent, index)
+
+
 def parse_bank_text(raw: bytes | str, source: str = "<bank>") -> tuple[Bank, dict[str, Any]]:
+    if len(raw) > MAX_BANK_BYTES:
+        raise BankError(source, [f"(file): larger than {MAX_BANK_BYTES} bytes"])
     try:
-        data = yaml.safe_load(raw)
+        data = yaml.load(raw, Loader=_BankLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "(file)"
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise BankError(source, [f"{where}: {problem}"]) from None
-    return parse_bank(data, source), data
+    except RecursionError:
+        raise BankError(source, ["(file): nested too deeply"]) from None
+    except (ValueError, TypeError, AttributeError, OverflowError, KeyError, IndexError) as exc:
+        # A malformed explicitly tagged scalar (!!timestamp 2020-13-45, !!int 0x, !!bool x):
+        # the constructors raise plain Python errors, not YAMLError.
+        message = f"(file): a value cannot be read: {_one_line(str(exc))}"
+        raise BankError(source, [message]) from None
+    try:
+        return parse_bank(data, source), data
+    except RecursionError:
+        raise BankError(source, ["(file): nested too deeply"]) from None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:200]
 
 
 def parse_bank(data: Any, source: str = "<bank>") -> Bank:
@@ -102,7 +133,23 @@ class _Validator:
         self.problems: list[str] = []
 
     def err(self, path: str, message: str) -> None:
-        self.problems.append(f"{path}: {message}")
+        self.problems.append(f"{_one_line(path) or '(empty key)'}: {_one_line(message)}")
+
+    def unknown_fields(self, obj: dict, allowed: set[str], path: str) -> None:
+        for key in obj:
+            if key not in allowed:
+                self.err(f"{path}{key!s}" if isinstance(key, str) else f"{path}{key!r}",
+                         "unknown field")
+
+    def number(self, value: Any) -> float | None:
+        """A finite number, or None (YAML reads .nan and .inf; JSON cannot store them)."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        try:
+            number = float(value)
+        except OverflowError:
+            return None
+        return number if math.isfinite(number) else None
 
     # -- scalar helpers -------------------------------------------------------------------------
 
@@ -141,9 +188,7 @@ class _Validator:
             return None
         known = {"id", "version", "title", "description", "scale", "dimensions", "questions",
                  "recommendations", "readiness"}
-        for key in data:
-            if key not in known:
-                self.err(str(key), "unknown field")
+        self.unknown_fields(data, known, "")
         bank_id = self.text(data, "id", "")
         if bank_id and not SLUG.match(bank_id):
             self.err("id", f"'{bank_id}' is not a slug (lower-case letters, digits, - and _)")
@@ -198,6 +243,7 @@ class _Validator:
         obj = self.mapping(value, "scale")
         if obj is None:
             return None
+        self.unknown_fields(obj, {"min", "max", "labels", "not_applicable"}, "scale.")
         lo, hi = obj.get("min"), obj.get("max")
         ok = True
         for key, bound in (("min", lo), ("max", hi)):
@@ -215,7 +261,7 @@ class _Validator:
             for key, label in labels_raw.items():
                 try:
                     point = int(key)
-                except (TypeError, ValueError):
+                except (TypeError, ValueError, OverflowError):
                     self.err(f"scale.labels.{key}", "key must be a scale point")
                     continue
                 if ok and not lo <= point <= hi:
@@ -245,12 +291,13 @@ class _Validator:
             obj = self.mapping(raw, path)
             if obj is None:
                 continue
+            self.unknown_fields(obj, {"id", "title", "description", "weight"}, f"{path}.")
             dim_id = self.text(obj, "id", f"{path}.")
             if dim_id and not SLUG.match(dim_id):
                 self.err(f"{path}.id", f"'{dim_id}' is not a slug")
             title = self.text(obj, "title", f"{path}.")
-            weight = obj.get("weight", 1)
-            if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
+            weight = self.number(obj.get("weight", 1))
+            if weight is None or weight <= 0:
                 self.err(f"{path}.weight", "must be a positive number")
                 weight = 1
             out.append(Dimension(dim_id, title, self.text(obj, "description", f"{path}.",
@@ -268,9 +315,8 @@ class _Validator:
             obj = self.mapping(raw, path)
             if obj is None:
                 continue
-            for key in obj:
-                if key not in {"id", "dimension", "lens", "text", "help", "reverse"}:
-                    self.err(f"{path}.{key}", "unknown field")
+            self.unknown_fields(obj, {"id", "dimension", "lens", "text", "help", "reverse"},
+                                f"{path}.")
             qid = obj.get("id")
             if not isinstance(qid, str) or not QUESTION_ID.match(qid):
                 self.err(f"{path}.id", "required: letters, digits, '.', '-' or '_'")
@@ -279,7 +325,7 @@ class _Validator:
             if dim and dim not in dim_ids:
                 self.err(f"{path}.dimension", f"unknown dimension '{dim}'")
             lens = obj.get("lens")
-            if lens is not None and lens not in LENSES:
+            if lens is not None and (not isinstance(lens, str) or lens not in LENSES):
                 self.err(f"{path}.lens", f"must be one of {', '.join(LENSES)}")
                 lens = None
             reverse = obj.get("reverse", False)
@@ -316,12 +362,13 @@ class _Validator:
                 self.condition(clause, f"{path}.{key}[{i}]", dim_ids)
             return
         fact = obj.get("fact")
-        for key in obj:
-            if key not in {"fact", "dimension", "op", "value"}:
-                self.err(f"{path}.{key}", "unknown field")
+        fact = fact if isinstance(fact, str) else repr(fact)
+        self.unknown_fields(obj, {"fact", "dimension", "op", "value"}, f"{path}.")
         if fact in DIMENSION_FACTS:
             dim = obj.get("dimension")
-            if dim is None:
+            if dim is not None and not isinstance(dim, str):
+                self.err(f"{path}.dimension", "must be a dimension id or '*'")
+            elif dim is None:
                 self.err(f"{path}.dimension", f"fact '{fact}' needs a dimension (an id or '*')")
             elif dim != "*" and dim not in dim_ids:
                 self.err(f"{path}.dimension", f"unknown dimension '{dim}'")
@@ -330,23 +377,24 @@ class _Validator:
                 self.err(f"{path}.dimension", f"fact '{fact}' is global and takes no dimension")
         else:
             self.err(f"{path}.fact", f"unknown fact '{fact}'")
-        if obj.get("op") not in OPS:
+        op = obj.get("op")
+        if not isinstance(op, str) or op not in OPS:
             self.err(f"{path}.op", f"must be one of {' '.join(OPS)}")
-        val = obj.get("value")
-        if isinstance(val, bool) or not isinstance(val, int | float):
-            self.err(f"{path}.value", "must be a number")
+        if self.number(obj.get("value")) is None:
+            self.err(f"{path}.value", "must be a finite number")
 
     def recommendation(self, raw: Any, path: str, dim_ids: set[str]) -> Recommendation | None:
         obj = self.mapping(raw, path)
         if obj is None:
             return None
+        self.unknown_fields(obj, {"id", "when", "priority", "title", "text"}, f"{path}.")
         rid = self.text(obj, "id", f"{path}.")
         if "when" not in obj:
             self.err(f"{path}.when", "required")
         else:
             self.condition(obj["when"], f"{path}.when", dim_ids)
         priority = obj.get("priority", "medium")
-        if priority not in PRIORITIES:
+        if not isinstance(priority, str) or priority not in PRIORITIES:
             self.err(f"{path}.priority", f"must be one of {', '.join(PRIORITIES)}")
         text = self.text(obj, "text", f"{path}.")
         for name in PLACEHOLDER.findall(text):
@@ -359,9 +407,10 @@ class _Validator:
         obj = self.mapping(raw, path)
         if obj is None:
             return None
+        self.unknown_fields(obj, {"id", "severity", "require", "reason"}, f"{path}.")
         gid = self.text(obj, "id", f"{path}.")
         severity = obj.get("severity")
-        if severity not in SEVERITIES:
+        if not isinstance(severity, str) or severity not in SEVERITIES:
             self.err(f"{path}.severity", f"must be one of {', '.join(SEVERITIES)}")
         if "require" not in obj:
             self.err(f"{path}.require", "required")
