@@ -19,7 +19,7 @@ import tempfile
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
 
@@ -147,12 +147,6 @@ def test_roster_import_is_all_or_nothing(app, roster_aid: int, data: str | bytes
         try:
             links = svc.import_roster(session, assessment, data, base_url="http://testserver",
                                       max_rows=20)
-        except csv.Error as exc:
-            session.rollback()
-            assert _known_csv_bug(exc), exc
-            assert _invitations(session, roster_aid) == before
-            event("known bug: csv.Error escapes import_roster")
-            return
         except InvalidInput as exc:
             session.rollback()
             assert _invitations(session, roster_aid) == before, "a refused roster changed data"
@@ -180,18 +174,6 @@ def test_roster_import_is_all_or_nothing(app, roster_aid: int, data: str | bytes
             assert [_unneutralise(c) for c in row] == [link.url, link.team, link.role, link.email]
 
 
-def _known_csv_bug(exc: BaseException) -> bool:
-    """The csv.Error cases pinned by the xfail tests: a bare CR inside a row (classic Mac line
-    endings) read from a text stream, and a field over csv's 131072-character limit."""
-    return isinstance(exc, csv.Error) and ("new-line character seen" in str(exc)
-                                           or "field larger than field limit" in str(exc))
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a bare CR in a roster (the line ends 'CSV (Macintosh)' writes, or a CR inside an "
-    "unquoted cell) makes csv.reader raise _csv.Error ('new-line character seen in unquoted "
-    "field') because import_roster reads io.StringIO(data) without newline=''; the admin upload "
-    "answers 500 instead of importing or reporting rows."))
 @pytest.mark.parametrize("data", [
     "email,team,role\rann@example.org,Sales,Staff\r",
     "email,team,role\nann@example.org,Sa\rles,Staff\n",
@@ -206,7 +188,6 @@ def test_roster_with_bare_carriage_returns_is_handled(app, roster_aid, data: str
             assert all(ROW_PROBLEM.match(p) for p in exc.problems)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the bare-CR roster above, uploaded: 500 (csv.Error)")
 def test_roster_upload_with_bare_carriage_returns_is_not_a_server_error(app, client, auth,  # type: ignore[no-untyped-def]
                                                                        roster_aid) -> None:
     auth.login()
@@ -222,14 +203,12 @@ def _unneutralise(cell: str) -> str:
     return cell[1:] if cell[:1] == "'" and cell[1:2] in FORMULA_START else cell
 
 
-# A bare CR inside a value breaks the links file (pinned by the xfail test below), so the broad
-# property runs without it.
-no_cr = (free_text | st.sampled_from(FORMULAS)).filter(lambda v: "\r" not in v)
+any_value = free_text | st.sampled_from(FORMULAS)
 
 
 @PURE
-@given(links=st.lists(st.builds(svc.IssuedLink, url=no_cr, team=no_cr, role=no_cr,
-                                email=st.none() | no_cr),
+@given(links=st.lists(st.builds(svc.IssuedLink, url=any_value, team=any_value, role=any_value,
+                                email=st.none() | any_value),
                       max_size=5),
        with_email=st.booleans())
 def test_links_csv_neutralises_formulas(links: list, with_email: bool) -> None:
@@ -241,29 +220,18 @@ def test_links_csv_neutralises_formulas(links: list, with_email: bool) -> None:
         assert [_unneutralise(c) for c in row] == expected
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: links_csv writes with lineterminator='\\n', so csv.writer does not quote a value "
-    "holding a bare CR; spreadsheets read the CR as a row break, and the text after it starts "
-    "a new row unneutralised: team 'Sales\\r=1+2' gives the formula cell =1+2. "
-    "(Team names are stripped, so only a CR inside a name gets through.)"))
 @pytest.mark.parametrize("team", ["Sales\r=1+2", "Sales\r@SUM(1+1)"],
                          ids=["cr-equals", "cr-at"])
 def test_links_csv_keeps_one_row_per_link_with_carriage_returns(app, team: str) -> None:  # type: ignore[no-untyped-def]
-    aid = make_assessment(app, teams=(team, "Finance"))
-    with app.app_context():
-        session = db.session()
-        links = svc.generate_invitations(session, session.get(Assessment, aid), team=team,
-                                         role="Staff", count=1, base_url="http://testserver")
-    assert links[0].team == team.strip()
-    rows = _cells(svc.links_csv(links))
+    """Team names with control characters are refused at creation; and should such a value
+    reach the links file anyway, it stays inside its quoted cell."""
+    with pytest.raises(InvalidInput):
+        make_assessment(app, teams=(team, "Finance"))
+    rows = _cells(svc.links_csv([svc.IssuedLink("http://testserver/s/x", team, "Staff")]))
     assert len(rows) == 2, rows
     assert not any(cell.startswith(FORMULA_START) for row in rows for cell in row), rows
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a roster cell over 131072 characters makes csv.reader raise _csv.Error ('field larger "
-    "than field limit'), which import_roster does not catch: the admin upload (2 MB allowed) "
-    "answers 500 instead of a row error."))
 def test_roster_with_a_huge_field_is_refused_by_row(app, roster_aid: int) -> None:  # type: ignore[no-untyped-def]
     data = "email,team,role\nann@example.org,Sales,Staff\n" + "a" * 140_000 + "@x.org,Sales,Staff\n"
     with app.app_context():
@@ -276,10 +244,6 @@ def test_roster_with_a_huge_field_is_refused_by_row(app, roster_aid: int) -> Non
         assert _invitations(session, roster_aid) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: the roster's email pattern accepts control characters (NUL, \\x01...): "
-    "'a\\x00b@example.org' is stored on SQLite and makes PostgreSQL fail (500) because text "
-    "cannot hold NUL; such a row should be refused as 'not an email address'."))
 @pytest.mark.parametrize("email", ["a\x00b@example.org", "a\x01b@example.org"],
                          ids=["nul", "soh"])
 def test_roster_refuses_control_characters_in_emails(app, roster_aid: int, email: str) -> None:  # type: ignore[no-untyped-def]
@@ -329,17 +293,6 @@ def test_roster_upload_through_the_web_never_fails(app, client, auth, roster_aid
     result = client.post(f"{url}/roster", data={
         "csrf_token": csrf_token(client, url),
         "roster": (io.BytesIO(raw), "roster.csv")}, content_type="multipart/form-data")
-    if result.status_code == 500:
-        # Tolerated only when the service itself fails with the pinned csv.Error.
-        with app.app_context():
-            session = db.session()
-            with pytest.raises(csv.Error) as caught:
-                svc.import_roster(session, session.get(Assessment, roster_aid), raw,
-                                  base_url="http://testserver", max_rows=20)
-            session.rollback()
-        assert _known_csv_bug(caught.value), caught.value
-        event("known bug: csv.Error makes the roster upload a 500")
-        return
     assert result.status_code in (200, 422), result.status_code
     html = result.get_data(as_text=True)
     if result.status_code == 422:
@@ -445,10 +398,6 @@ def _read_checked(source, data: str | bytes):  # type: ignore[no-untyped-def]
     except CsvInputError as exc:
         _check_csv_error(exc, lines)
         return None
-    except csv.Error as exc:
-        assert not isinstance(source, str) and _known_csv_bug(exc), exc
-        event("known bug: csv.Error escapes read_answers_csv for a stream")
-        return None
     assert list(answers.columns) == QIDS
     assert len(answers) == len(groups) == len(roles) >= 1
     for value in answers.to_numpy().ravel():
@@ -459,10 +408,6 @@ def _read_checked(source, data: str | bytes):  # type: ignore[no-untyped-def]
     return answers, groups, roles
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a response CSV cell over 131072 characters makes the header/ragged-row check "
-    "(csv.reader) raise _csv.Error ('field larger than field limit'), not CsvInputError, so "
-    "`analyze` prints a traceback."))
 @pytest.mark.parametrize("where", ["header", "row"])
 def test_response_csv_with_a_huge_field_is_a_csv_error(where: str) -> None:
     huge = "x" * 140_000
@@ -472,10 +417,6 @@ def test_response_csv_with_a_huge_field_is_a_csv_error(where: str) -> None:
         read_answers_csv(io.StringIO(data), SMALL_BANK, "team", "role")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a response CSV given as a stream (bytes or text IO, as an upload would be) with bare "
-    "CR line ends raises _csv.Error ('new-line character seen in unquoted field'): the bytes "
-    "are decoded into io.StringIO without newline=''. The same file read from a path works."))
 def test_response_csv_stream_with_cr_line_ends_is_read() -> None:
     data = b"team,role,Q1,Q2,Q3\rSales,Staff,1,2,3\r"
     answers, _, _ = read_answers_csv(io.BytesIO(data), SMALL_BANK, "team", "role")
@@ -572,7 +513,9 @@ def test_any_comment_is_stored_as_text_and_shown_escaped(app, client, roster_aid
     start(client, token)
     assert answer_page(client, token, 1, {}, comment=comment).status_code == 302
     html = client.get(f"/s/{token}/p/1").get_data(as_text=True)
-    text = comment.strip()
+    from assessment.services.survey import CONTROL_CHARS
+
+    text = CONTROL_CHARS.sub("", comment).strip()
     if text:
         assert str(escape(text)) in html
     for dangerous in ("<script", "<img", "<svg", "</textarea"):

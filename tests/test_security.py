@@ -46,7 +46,8 @@ def test_guessing_links_does_not_lock_out_logins_or_real_links(app, client) -> N
     for i in range(30):
         assert client.get(f"/s/guess-{i}").status_code == 404
     assert client.get("/s/guess-again").status_code == 429
-    assert client.get(f"/s/{token}").status_code == 429  # the address is limited for links
+    # A working link still works from that address (colleagues may share one office address).
+    assert client.get(f"/s/{token}").status_code == 200
     # ...but logins have their own counter.
     assert Auth(client).login().status_code == 302
 

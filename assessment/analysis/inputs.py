@@ -158,13 +158,19 @@ def read_answers_csv(
     if there is any.
     """
     name = str(source) if isinstance(source, str | Path) else getattr(source, "name", "<csv>")
-    if not isinstance(source, str | Path) and isinstance(source.read(0), bytes):
+    if not isinstance(source, str | Path):
+        # Hold a stream's text with newline="", as the csv module needs to read CR, LF and CRLF
+        # line ends alike (a stream opened otherwise may carry bare CRs it cannot parse).
+        text = source.read()
         try:  # an upload held as bytes: decode once, then read it as text
-            source = io.StringIO(source.read().decode("utf-8-sig"))
+            text = text.decode("utf-8-sig") if isinstance(text, bytes) else text
         except UnicodeDecodeError:
             raise CsvInputError(name, [NOT_UTF8]) from None
+        source = io.StringIO(text.lstrip("\ufeff"), newline="")
     try:
         header, delimiter = _header(source)
+    except csv.Error as exc:
+        raise CsvInputError(name, [f"row 1: cannot be read as CSV ({exc})"]) from None
     except OSError as exc:
         raise CsvInputError(name, [f"cannot read: {exc.strerror or exc}"]) from None
     except UnicodeDecodeError:
@@ -187,6 +193,8 @@ def read_answers_csv(
         ragged = _ragged_rows(source, delimiter, len(header))
     except UnicodeDecodeError:
         raise CsvInputError(name, [NOT_UTF8]) from None
+    except csv.Error as exc:  # a field over the csv module's size limit, say
+        raise CsvInputError(name, [f"cannot be read as CSV ({exc})"]) from None
     if ragged:
         extra = len(ragged) - MAX_REPORTED_PROBLEMS
         raise CsvInputError(name, ragged[:MAX_REPORTED_PROBLEMS]

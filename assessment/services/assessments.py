@@ -27,7 +27,8 @@ from ..models import (
 from .errors import Conflict, InvalidInput, NotFound
 
 NAME_MAX = 100
-EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
+EMAIL = re.compile(r"^[^@\s,;\x00-\x1f\x7f]+@[^@\s,;\x00-\x1f\x7f]+\.[^@\s,;\x00-\x1f\x7f]+$")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def hash_token(token: str) -> str:
@@ -45,6 +46,8 @@ def parse_names(text: str, what: str) -> list[str]:
     names = [n.strip() for n in re.split(r"[,\n]", text or "") if n.strip()]
     if not names:
         raise InvalidInput(f"Give at least one {what} name.")
+    if any(CONTROL.search(n) for n in names):
+        raise InvalidInput(f"{what.capitalize()} names cannot contain control characters.")
     too_long = [n for n in names if len(n) > NAME_MAX]
     if too_long:
         raise InvalidInput(f"{what.capitalize()} names are limited to {NAME_MAX} characters.")
@@ -170,8 +173,13 @@ def import_roster(
             data = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise InvalidInput("The roster is not UTF-8 text; save it as CSV (UTF-8).") from None
-    reader = csv.reader(io.StringIO(data))
-    header = [h.strip().lower() for h in next(reader, [])]
+    # newline="": the csv module then takes CR, LF and CRLF line ends alike (Excel for Mac
+    # writes bare CRs) and CRs inside quoted cells.
+    reader = csv.reader(io.StringIO(data, newline=""))
+    try:
+        header = [h.strip().lower() for h in next(reader, [])]
+    except csv.Error as exc:
+        raise InvalidInput(f"row 1: {exc}") from None
     if header != ["email", "team", "role"]:
         raise InvalidInput("The first row must be the header: email,team,role")
     teams = {t.name.casefold(): t for t in assessment.teams}
@@ -186,7 +194,7 @@ def import_roster(
     problems: list[str] = []
     rows: list[tuple[str, Team, Role]] = []
     seen: set[str] = set()
-    for number, row in enumerate(reader, start=2):
+    for number, row in _rows(reader, problems):
         if not any(cell.strip() for cell in row):
             continue
         if len(rows) + len(problems) >= max_rows:
@@ -227,9 +235,27 @@ def import_roster(
     return links
 
 
+def _rows(reader, problems: list[str]):  # type: ignore[no-untyped-def]
+    """(row number, cells) from a csv reader; a row the csv module cannot read (a field over its
+    size limit, a stray line break) is reported by number, and reading stops there."""
+    number = 1
+    while True:
+        number += 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            problems.append(f"row {number}: cannot be read ({exc})")
+            return
+        yield number, row
+
+
 def links_csv(links: list[IssuedLink], *, with_email: bool = False) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    # CRLF line ends, as spreadsheets expect: the writer then also quotes any cell holding a CR,
+    # which a spreadsheet would otherwise take for the start of a new row.
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["url", "team", "role", "email"] if with_email else ["url", "team", "role"])
     for link in links:
         row = [link.url, link.team, link.role] + ([link.email or ""] if with_email else [])

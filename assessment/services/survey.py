@@ -7,6 +7,7 @@ link used on two devices at once cannot produce two responses or change a submit
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -29,6 +30,7 @@ from .banks import bank_of
 from .errors import Conflict, InvalidInput, NotFound
 
 DONT_KNOW = "dk"
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class AlreadySubmitted(Conflict):
@@ -118,7 +120,7 @@ def parse_value(raw: str, bank: Bank) -> float | None:
     """A posted answer: a scale point, or "dk" for don't know. Anything else is refused."""
     if raw == DONT_KNOW and bank.scale.not_applicable:
         return None
-    if raw.isdigit() and int(raw) in bank.scale.points:
+    if raw in {str(p) for p in bank.scale.points}:  # exactly what the form offers
         return float(raw)
     raise ValueError(raw)
 
@@ -148,7 +150,8 @@ def save_page(
             values[qid] = parse_value(raw, survey.bank)
         except ValueError:
             problems.append(f"The answer to {qid} is not one of the options offered.")
-    comment = (comment or "").strip()
+    # Control characters cannot be typed and PostgreSQL cannot store NUL: keep lines and tabs.
+    comment = CONTROL_CHARS.sub("", comment or "").strip()
     if len(comment) > comment_max:
         problems.append(f"The comment is {len(comment)} characters; the limit is {comment_max}.")
     if problems:

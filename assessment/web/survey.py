@@ -30,15 +30,16 @@ FIELD_PREFIX = "q-"
 
 def _load(token: str) -> svc.Survey:
     """The survey behind a link. Unknown links are counted per address, and an address that
-    keeps guessing gets 429 for a while; working links are never limited."""
+    keeps guessing gets 429 for a while; a working link always works, so colleagues behind one
+    office address are never locked out by someone's mistyped links."""
     session = db.session()
     address = request.remote_addr or "unknown"
-    if security.is_limited(session, security.LINK_BY_ADDRESS, address):
-        audit.event("link_rate_limited")
-        abort(429)
     try:
         return svc.load(session, token)
     except NotFound:
+        if security.is_limited(session, security.LINK_BY_ADDRESS, address):
+            audit.event("link_rate_limited")
+            abort(429)
         security.record_failure(session, security.LINK_BY_ADDRESS, address)
         audit.event("unknown_link")
         abort(404)
