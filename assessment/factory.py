@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    for name in ("werkzeug", "gunicorn.access"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactTokens) for f in logger.filters):
+            logger.addFilter(RedactTokens())
 
     db.init_app(app)
 
@@ -44,6 +49,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 class ConfigurationError(NoAppException):
     """The app cannot start as configured. A NoAppException, so that `flask` prints the message
     as one line instead of a traceback; under gunicorn it stops the worker from booting."""
+
+
+class RedactTokens(logging.Filter):
+    """Access logs print request paths, and a respondent's path carries their invitation token:
+    replace it before the line is written."""
+
+    PATH = re.compile(r"/s/[A-Za-z0-9_-]{8,}")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "/s/" in message:
+            record.msg, record.args = self.PATH.sub("/s/<token>", message), None
+        return True
 
 
 def _require_secret_key(app: Flask) -> None:

@@ -216,3 +216,12 @@ def test_guessing_api_tokens_is_limited_separately(app, client) -> None:  # type
     limited = client.get("/api/v1/assessments", headers={"Authorization": "Bearer again"})
     assert limited.status_code == 429 and limited.get_json()["error"]["status"] == 429
     assert Auth(client).login().status_code == 302  # logins keep their own counter
+
+
+def test_access_logs_never_carry_a_respondents_token(app, caplog) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    token = make_tokens(app, make_assessment(app))[0]
+    with caplog.at_level(logging.INFO, logger="werkzeug"):
+        logging.getLogger("werkzeug").info('127.0.0.1 - - "GET /s/%s/p/1 HTTP/1.1" 200 -', token)
+    assert token not in caplog.text and "/s/<token>/p/1" in caplog.text
