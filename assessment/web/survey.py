@@ -57,21 +57,24 @@ def _gate(survey: svc.Survey):  # type: ignore[no-untyped-def]
     return None
 
 
-@bp.route("/<token>")
-def intro(token: str):  # type: ignore[no-untyped-def]
+def _open(token: str) -> svc.Survey:
+    """The survey behind a link that can be answered now; otherwise its polite page."""
     survey = _load(token)
     blocked = _gate(survey)
     if blocked:
-        return blocked
+        abort(make_response(*blocked))
+    return survey
+
+
+@bp.route("/<token>")
+def intro(token: str):  # type: ignore[no-untyped-def]
+    survey = _open(token)
     return render_template("survey/intro.html", survey=survey, token=token)
 
 
 @bp.route("/<token>/start", methods=["POST"])
 def start(token: str):  # type: ignore[no-untyped-def]
-    survey = _load(token)
-    blocked = _gate(survey)
-    if blocked:
-        return blocked
+    survey = _open(token)
     survey = _call(svc.start, token)
     page = survey.response.current_page if survey.response else 1
     if page > survey.pages:
@@ -95,10 +98,7 @@ def _call(fn, token: str, *args, **kwargs):  # type: ignore[no-untyped-def]
 
 @bp.route("/<token>/p/<int:number>", methods=["GET", "POST"])
 def page(token: str, number: int):  # type: ignore[no-untyped-def]
-    survey = _load(token)
-    blocked = _gate(survey)
-    if blocked:
-        return blocked
+    survey = _open(token)
     if not 1 <= number <= survey.pages:
         abort(404)
     session = db.session()
@@ -138,10 +138,7 @@ def page(token: str, number: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<token>/review")
 def review(token: str):  # type: ignore[no-untyped-def]
-    survey = _load(token)
-    blocked = _gate(survey)
-    if blocked:
-        return blocked
+    survey = _open(token)
     session = db.session()
     answers = svc.stored_answers(session, survey.response)
     comments = svc.stored_comments(session, survey.response)
@@ -152,10 +149,7 @@ def review(token: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/<token>/submit", methods=["POST"])
 def submit(token: str):  # type: ignore[no-untyped-def]
-    survey = _load(token)
-    blocked = _gate(survey)
-    if blocked:
-        return blocked
+    _open(token)
     try:
         _call(svc.submit, token)
     except svc.Conflict:
