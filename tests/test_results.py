@@ -199,3 +199,23 @@ def test_cycle_comparison_on_the_overview(app, client, runner, auth) -> None:  #
     handoffs = re.search(r"Handoffs between teams and suppliers</th>(.*?)</tr>", html, re.S)
     assert handoffs and "yes (p" in handoffs.group(1)
     assert "Change per team" in html and 'id="trend"' in html
+
+
+def test_charts_are_drawn_outside_any_transaction(app, client, auth, monkeypatch,  # type: ignore[no-untyped-def]
+                                                  small_team_assessment) -> None:
+    """On SQLite a transaction holds the write lock: drawing a dashboard's charts inside one
+    would make every respondent's save wait for it."""
+    from assessment.reporting import charts
+
+    seen = []
+    original = charts.lens_bars
+
+    def watching(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(db.session().in_transaction())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(charts, "lens_bars", watching)
+    auth.login()
+    client.get(f"/results/{small_team_assessment}/heatmap")  # computes and stores the analysis
+    assert client.get(f"/results/{small_team_assessment}/dimensions").status_code == 200
+    assert seen == [False]  # drawn from the stored analysis, after its read was committed

@@ -23,12 +23,15 @@ def report_context(session: Session, assessment: Assessment) -> dict:
     bank = bank_of(assessment.bank)
     rates, submitted, invited = results_svc.response_rates(session, assessment)
     shown, threshold = results_svc.visible_comments(session, assessment)
+    comparison = cycles.compare_with_previous(session, assessment, res.analysis)
+    # Building a PDF takes seconds: hold no transaction (on SQLite, no write lock) meanwhile.
+    session.commit()
     return {
         "a": assessment, "res": res, "r": res.analysis, "bank": bank,
         "dim_titles": {d.id: d.title for d in bank.dimensions},
         "questions": {q.id: q.text for q in bank.questions},
         "rates": rates, "submitted": submitted, "invited": invited,
-        "comparison": cycles.compare_with_previous(session, assessment, res.analysis),
+        "comparison": comparison,
         "comments": shown, "comment_threshold": threshold,
         "generated_at": utcnow(),
     }

@@ -88,6 +88,9 @@ def with_results(view):  # type: ignore[no-untyped-def]
             "questions": {q.id: q.text for q in bank.questions},
             "refresh_form": StatusForm(),
         }
+        # End the read transaction before charts are drawn: on SQLite every transaction holds
+        # the write lock, and respondents' saves must not wait for a dashboard.
+        session.commit()
         if res.analysis is None and view.__name__ not in ("overview",):
             return render_template("results/empty.html", active=view.__name__, **context)
         return view(context, **kwargs)
@@ -101,6 +104,7 @@ def overview(ctx: dict):  # type: ignore[no-untyped-def]
     session = db.session()
     rates, submitted, invited = results_svc.response_rates(session, ctx["a"])
     comparison = cycles.compare_with_previous(session, ctx["a"], ctx["r"]) if ctx["r"] else None
+    session.commit()
     # Not cached: it also depends on the earlier cycles' analyses.
     trend = (charts.trend(comparison.trend, ctx["dim_titles"])
              if comparison and len(comparison.trend) > 1 else None)
@@ -155,6 +159,7 @@ def recommendations(ctx: dict):  # type: ignore[no-untyped-def]
 @with_results
 def comments(ctx: dict):  # type: ignore[no-untyped-def]
     shown, threshold = results_svc.visible_comments(db.session(), ctx["a"])
+    db.session().commit()
     return render_template("results/comments.html", active="comments", shown=shown,
                            threshold=threshold, **ctx)
 
