@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from ..conftest import make_assessment
 
@@ -259,6 +260,9 @@ def download_pdf(page, tmp_path: Path) -> bytes:  # type: ignore[no-untyped-def]
     assert download.suggested_filename.endswith(".pdf"), download.suggested_filename
     target = tmp_path / download.suggested_filename
     download.save_as(target)
+    # While it was being built the page said so (the link fetches it in the background).
+    status = page.locator("#download-status")
+    expect(status).to_contain_text("is ready", timeout=DOWNLOAD_TIMEOUT_MS)
     return target.read_bytes()
 
 
