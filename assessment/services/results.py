@@ -60,23 +60,27 @@ def results(session: Session, assessment: Assessment, *, refresh: bool = False) 
     seconds = time.perf_counter() - started
     log.info("analysed assessment %s: %d responses in %.2fs", assessment.id,
              len(frames.answers), seconds)
-    _store(session, assessment.id, mark, analysis, seconds)
-    return Results(assessment, analysis, utcnow(), seconds, False)
+    computed_at = _store(session, assessment.id, mark, analysis, seconds)
+    return Results(assessment, analysis, computed_at, seconds, False)
 
 
 def _store(session: Session, assessment_id: int, mark: str, analysis: dict,
-           seconds: float) -> None:
+           seconds: float) -> datetime:
+    """Store the analysis; returns its time, the same one later reads of the store give (the
+    charts drawn from it are cached under that time)."""
+    now = utcnow()
     row = session.get(AnalysisResult, assessment_id)
     if row is None:
         session.add(AnalysisResult(assessment_id=assessment_id, fingerprint=mark,
-                                   result=analysis, seconds=seconds))
+                                   result=analysis, seconds=seconds, computed_at=now))
     else:
         row.fingerprint, row.result, row.seconds, row.computed_at = (
-            mark, analysis, seconds, utcnow())
+            mark, analysis, seconds, now)
     try:
         session.commit()
     except IntegrityError:  # another worker stored it first; theirs is as good
         session.rollback()
+    return now
 
 
 @dataclass
