@@ -124,10 +124,13 @@ def bank_list() -> None:
 @click.option("--roles", required=True, help='Comma-separated, e.g. "Manager,Staff".')
 @click.option("--min-group-size", type=int, default=5, show_default=True)
 @click.option("--anonymous", is_flag=True)
+@click.option("--interim-releases", is_flag=True,
+              help="Release results while open, whenever enough new responses have arrived.")
 @click.option("--previous", "previous_id", type=int, default=None,
               help="Make this the next cycle of assessment ID (same bank).")
 def assessment_create(bank_id: str, bank_version: int | None, name: str, teams: str, roles: str,
-                      min_group_size: int, anonymous: bool, previous_id: int | None) -> None:
+                      min_group_size: int, anonymous: bool, interim_releases: bool,
+                      previous_id: int | None) -> None:
     """Create a draft assessment; prints its id alone on the last line."""
     session = db.session()
     previous = _assessment(previous_id) if previous_id is not None else None
@@ -139,7 +142,7 @@ def assessment_create(bank_id: str, bank_version: int | None, name: str, teams: 
         a = svc.create_assessment(
             session, bank=bank, name=name, teams=svc.parse_names(teams, "team"),
             roles=svc.parse_names(roles, "role"), min_group_size=min_group_size,
-            anonymous=anonymous, previous=previous)
+            anonymous=anonymous, previous=previous, interim_releases=interim_releases)
     except InvalidInput as exc:
         _fail(str(exc))
     click.echo(f"Created assessment '{a.name}' on {bank.bank_id} v{bank.version} (draft).")
@@ -172,8 +175,29 @@ def assessment_open(assessment_id: int) -> None:
 @assessment_cli.command("close")
 @click.argument("assessment_id", type=int)
 def assessment_close(assessment_id: int) -> None:
-    """Close an assessment: links stop accepting answers."""
-    _set_status(assessment_id, AssessmentStatus.CLOSED)
+    """Close an assessment: links stop accepting answers, and the results are released."""
+    from .services import releases
+
+    a = _assessment(assessment_id)
+    try:
+        click.echo(releases.close(db.session(), a))
+    except ServiceError as exc:
+        _fail(str(exc))
+
+
+@assessment_cli.command("release")
+@click.argument("assessment_id", type=int)
+def assessment_release(assessment_id: int) -> None:
+    """Release the responses that arrived since the last release, if the rule allows it:
+    at least the minimum group size of new ones in every team and role that has any."""
+    from .services import releases
+
+    a = _assessment(assessment_id)
+    try:
+        made = releases.release(db.session(), a)
+    except ServiceError as exc:
+        _fail(str(exc))
+    click.echo(f"Release {made.seq} of assessment {a.id}: {made.n_respondents} responses shown.")
 
 
 @assessment_cli.command("list")

@@ -45,7 +45,7 @@ def report_command(assessment_id: int, fmt: str, out_path: Path | None) -> None:
         out_path = Path(current_app.config["REPORTS_DIR"]) / filename(
             assessment_id, fmt, utcnow().date())
     try:
-        context = report_context(session, assessment)
+        context = report_context(session, assessment, None)
         # On stderr, so that standard output carries only the path written.
         with click.progressbar(length=1, label=f"{fmt.upper()} report", file=sys.stderr,
                                show_pos=True) as bar:

@@ -111,6 +111,9 @@ class Assessment(Base):
     closes_at: Mapped[datetime | None]
     previous_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("assessments.id", ondelete="SET NULL"))
+    # Off: results are released once, when the assessment closes. On: a release is also made
+    # while it is open, whenever enough new responses have arrived (see services.releases).
+    interim_releases: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     bank: Mapped[BankVersion] = relationship(lazy="joined")
@@ -122,6 +125,13 @@ class Assessment(Base):
     )
     previous: Mapped[Assessment | None] = relationship(remote_side="Assessment.id")
     leads: Mapped[list[User]] = relationship(secondary="assessment_shares", order_by="User.email")
+
+    def is_past_close(self, now: datetime | None = None) -> bool:
+        """Closed by hand, or its close date has passed (it then takes no more answers)."""
+        now = now or utcnow()
+        return self.status == AssessmentStatus.CLOSED or (
+            self.status == AssessmentStatus.OPEN and self.closes_at is not None
+            and now >= self.closes_at)
 
     def is_accepting(self, now: datetime | None = None) -> bool:
         now = now or utcnow()
@@ -191,6 +201,9 @@ class Response(Base):
     current_page: Mapped[int] = mapped_column(default=1)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     submitted_at: Mapped[datetime | None]
+    # The release that first showed this response; NULL while it waits for one.
+    release_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("releases.id", ondelete="SET NULL"), index=True)
 
     answers: Mapped[list[Answer]] = relationship(cascade="all, delete-orphan")
     comments: Mapped[list[Comment]] = relationship(cascade="all, delete-orphan")
@@ -235,16 +248,30 @@ class AssessmentShare(Base):
         sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
 
 
-class AnalysisResult(Base):
-    """The stored analysis of an assessment, valid while `fingerprint` matches its responses."""
+class Release(Base):
+    """A frozen analysis of an assessment: what leads and admins read. Each release shows every
+    response of the earlier ones plus a batch of new ones; `services.releases` decides when a
+    batch may be shown, so that no two releases differ by fewer than `min_group_size` people in
+    any group."""
 
-    __tablename__ = "analysis_results"
+    __tablename__ = "releases"
+    __table_args__ = (sa.UniqueConstraint("assessment_id", "seq", name="uq_releases_seq"),)
 
+    id: Mapped[int] = mapped_column(primary_key=True)
     assessment_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("assessments.id", ondelete="CASCADE"), primary_key=True)
-    fingerprint: Mapped[str] = mapped_column(sa.String(200))
+        sa.ForeignKey("assessments.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int]  # 1, 2, ... per assessment
+    released_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reason: Mapped[str] = mapped_column(sa.String(16))  # closed | interim | manual
+    n_respondents: Mapped[int]
+    min_group_size: Mapped[int]
+    # The analysis, the response rates per team and the comments that may be shown, all as
+    # of the release; `hidden` lists the teams, roles and team x role cells it suppressed,
+    # which stay suppressed in every later release.
     result: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
-    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    rates: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    comments: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    hidden: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     seconds: Mapped[float] = mapped_column(default=0.0)
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from .models import Answer, Comment, Invitation, Response, Role, Team
+from .models import Answer, Comment, Release, Response, Role, Team
 
 
 @dataclass
@@ -20,19 +20,32 @@ class AnswerFrames:
     roles: pd.Series
 
 
+def _included(assessment_id: int, release_seq: int | None) -> sa.ColumnElement[bool]:
+    """Submitted responses of the assessment; with `release_seq`, only those shown by that
+    release (its own batch and the earlier releases')."""
+    where = sa.and_(Response.assessment_id == assessment_id, Response.submitted_at.is_not(None))
+    if release_seq is None:
+        return where
+    shown = sa.select(Release.id).where(Release.assessment_id == assessment_id,
+                                        Release.seq <= release_seq)
+    return sa.and_(where, Response.release_id.in_(shown))
+
+
 def submitted_answers(
-    session: Session, assessment_id: int, question_ids: list[str]
+    session: Session, assessment_id: int, question_ids: list[str],
+    *, release_seq: int | None = None,
 ) -> AnswerFrames:
     """One query for the respondents and one for their answers, pivoted in pandas. Core rows
     through the session's connection: the ORM's per-row bookkeeping doubles the time at 500,000
     answers and buys nothing here."""
     conn = session.connection()
+    included = _included(assessment_id, release_seq)
     people = pd.DataFrame(
         conn.execute(
             sa.select(Response.id, Team.name, Role.name)
             .join(Team, Team.id == Response.team_id)
             .join(Role, Role.id == Response.role_id)
-            .where(Response.assessment_id == assessment_id, Response.submitted_at.is_not(None))
+            .where(included)
             .order_by(Response.id)
         ).all(),
         columns=["response_id", "team", "role"],
@@ -40,7 +53,7 @@ def submitted_answers(
     rows = _driver_rows(conn, (
         sa.select(Answer.response_id, Answer.question_id, Answer.value)
         .join(Response, Response.id == Answer.response_id)
-        .where(Response.assessment_id == assessment_id, Response.submitted_at.is_not(None))
+        .where(included)
     ))
     long = pd.DataFrame(rows, columns=["response_id", "question_id", "value"])
     long["value"] = pd.to_numeric(long["value"], errors="coerce")
@@ -63,36 +76,14 @@ def _driver_rows(conn: sa.Connection, stmt: sa.Select) -> list[tuple]:
         result.close()
 
 
-def fingerprint(session: Session, assessment_id: int) -> str:
-    """Changes whenever a response is submitted (submitted responses never change after)."""
-    n, last = session.execute(
-        sa.select(sa.func.count(), sa.func.max(Response.id)).where(
-            Response.assessment_id == assessment_id, Response.submitted_at.is_not(None))
-    ).one()
-    invited = session.scalar(
-        sa.select(sa.func.count()).select_from(Invitation).where(
-            Invitation.assessment_id == assessment_id))
-    return f"{n}:{last}:{invited}"
-
-
-def comments_by_team(session: Session, assessment_id: int) -> pd.DataFrame:
+def comments_by_team(session: Session, assessment_id: int,
+                     *, release_seq: int | None = None) -> pd.DataFrame:
     """Submitted comments with their team and dimension (columns team, dimension, text)."""
     rows = session.execute(
         sa.select(Team.name, Comment.dimension_id, Comment.text)
         .join(Response, Response.id == Comment.response_id)
         .join(Team, Team.id == Response.team_id)
-        .where(Response.assessment_id == assessment_id, Response.submitted_at.is_not(None))
+        .where(_included(assessment_id, release_seq))
         .order_by(Comment.dimension_id, Team.name, Comment.id)
     ).all()
     return pd.DataFrame(rows, columns=["team", "dimension", "text"])
-
-
-def submitted_per_team(session: Session, assessment_id: int) -> dict[str, int]:
-    rows = session.execute(
-        sa.select(Team.name, sa.func.count(Response.id))
-        .join(Response, sa.and_(Response.team_id == Team.id, Response.submitted_at.is_not(None)),
-              isouter=True)
-        .where(Team.assessment_id == assessment_id)
-        .group_by(Team.name)
-    ).all()
-    return {name: n for name, n in rows}

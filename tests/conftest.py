@@ -205,3 +205,13 @@ def make_tokens(app, assessment_id: int, n: int = 1, team: str = "Sales",  # typ
 def count(app, model) -> int:  # type: ignore[no-untyped-def]
     with app.app_context():
         return db.session().scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def release(app, assessment_id: int) -> None:  # type: ignore[no-untyped-def]
+    """Release what has been submitted, as an admin's "release now" does."""
+    from assessment.models import Assessment
+    from assessment.services import releases
+
+    with app.app_context():
+        session = db.session()
+        releases.release(session, session.get(Assessment, assessment_id))

@@ -21,7 +21,14 @@ from assessment.services import access, survey
 from assessment.services.api_tokens import create as create_token
 from assessment.services.banks import bank_of
 
-from .conftest import LEAD_PASSWORD, Auth, csrf_token, make_assessment, make_tokens
+from .conftest import (
+    LEAD_PASSWORD,
+    Auth,
+    csrf_token,
+    make_assessment,
+    make_tokens,
+    release,
+)
 
 # Sales 6 (5 staff, 1 manager), Ops 5 managers, Finance 2 staff; minimum group size 5.
 PEOPLE = [("Sales", "Staff")] * 5 + [("Sales", "Manager")] + [("Ops", "Manager")] * 5 + [
@@ -44,6 +51,7 @@ def _organisation(app, finance_answer: str) -> int:  # type: ignore[no-untyped-d
             survey.submit(session, token)
     with app.app_context():
         access.share(db.session(), db.session().get(Assessment, aid), "lead@example.org")
+    release(app, aid)
     return aid
 
 

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from assessment import db
-from assessment.models import AnalysisResult, Assessment
+from assessment.models import Assessment
 from assessment.services import access
 from assessment.services.results import results
 
@@ -124,28 +124,6 @@ def test_comments_need_the_larger_threshold(app, client, auth) -> None:  # type:
     html = client.get(f"/results/{aid}/comments").get_data(as_text=True)
     assert "note from Sales" in html
     assert "note from Finance" not in html and "Finance" not in html
-
-
-def test_results_are_stored_and_recomputed_only_when_responses_change(app, client, auth) -> None:  # type: ignore[no-untyped-def]
-    aid = make_assessment(app)
-    submit_many(app, aid, "Sales", 5)
-    auth.login()
-    client.get(f"/results/{aid}/")
-    with app.app_context():
-        first = db.session().get(AnalysisResult, aid)
-        stamp, n = first.computed_at, first.result["n_respondents"]
-    assert n == 5
-    client.get(f"/results/{aid}/dimensions")
-    with app.app_context():
-        assert db.session().get(AnalysisResult, aid).computed_at == stamp
-    submit_many(app, aid, "Sales", 1)
-    client.get(f"/results/{aid}/")
-    with app.app_context():
-        assert db.session().get(AnalysisResult, aid).result["n_respondents"] == 6
-    refresh = client.post(f"/results/{aid}/refresh",
-                          data={"csrf_token": csrf_token(client, f"/results/{aid}/")})
-    assert refresh.status_code == 302
-    assert client.post(f"/results/{aid}/refresh").status_code == 400  # CSRF
 
 
 def test_charts_are_accessible_svg_with_tables(app, client, auth, small_team_assessment) -> None:  # type: ignore[no-untyped-def]

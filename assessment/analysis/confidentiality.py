@@ -19,7 +19,7 @@ nothing changes. Empty cells carry no information and are never used as a comple
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 import pandas as pd
@@ -66,10 +66,17 @@ def suppressed_cells(
     return pd.DataFrame(hide, index=counts.index, columns=counts.columns)
 
 
-def suppressed_keys(sizes: pd.Series, min_group_size: int) -> pd.Series:
+def suppressed_keys(sizes: pd.Series, min_group_size: int,
+                    hidden: Collection[str] = ()) -> pd.Series:
     """True for each key (group or role) of a one-way breakdown that must not be shown.
 
-    `sizes` is the number of respondents per key.
+    `sizes` is the number of respondents per key; `hidden` names keys hidden whatever their size
+    (those an earlier release hid: shown now, their growth since would give away the people
+    who were hidden then).
     """
-    frame = suppressed_cells(sizes.to_frame("n"), min_group_size)
+    forced = None
+    if hidden:
+        forced = pd.DataFrame({"n": [str(k) in set(hidden) for k in sizes.index]},
+                              index=sizes.index)
+    frame = suppressed_cells(sizes.to_frame("n"), min_group_size, hidden=forced)
     return frame["n"]

@@ -36,10 +36,12 @@ def _welch(prev: dict, cur: dict, scale_range: float) -> dict | None:
     }
 
 
-def compare_cycles(previous: dict, current: dict) -> dict:
+def compare_cycles(previous: dict, current: dict, min_group_size: int | None = None) -> dict:
     """`{"test", "alpha", "dimensions": {DIM: {...}}, "teams": {TEAM: {DIM: {...}}}}`; each entry
     holds previous and current score (0-100), change in points, Welch p-value, significance and
-    Cohen's d. Dimensions or teams missing or suppressed in either cycle are left out."""
+    Cohen's d. Dimensions or teams missing or suppressed in either cycle are left out, and so are
+    teams below `min_group_size` in either (the larger of the two cycles' minimums: a team
+    shown under the earlier cycle's smaller minimum is not shown again through the change)."""
     scale = current.get("scale") or {"min": 1, "max": 5}
     scale_range = float(scale["max"] - scale["min"]) or 1.0
     dims: dict[str, dict] = {}
@@ -54,6 +56,9 @@ def compare_cycles(previous: dict, current: dict) -> dict:
         for team, cur_group in cur.get("groups", {}).items():
             prev_group = prev.get("groups", {}).get(team)
             if prev_group is None or prev_group.get("suppressed") or cur_group.get("suppressed"):
+                continue
+            if min_group_size is not None and min(prev_group.get("n") or 0,
+                                                  cur_group.get("n") or 0) < min_group_size:
                 continue
             result = _welch(prev_group, cur_group, scale_range)
             if result is not None:

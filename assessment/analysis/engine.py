@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -42,6 +42,7 @@ def analyze(
     min_group_size: int = 5,
     response_rate: float | None = None,
     random_state: int = 0,
+    always_hidden: Mapping[str, Collection[Any]] | None = None,
 ) -> dict:
     """Analyse one assessment's answers against its bank.
 
@@ -49,6 +50,10 @@ def analyze(
     NaN = don't know; reverse items are flipped here). `groups` / `roles`: each respondent's team
     and role as strings, on the same index. Cells below `min_group_size` respondents are
     suppressed everywhere. `response_rate` (0-1) is passed to the rules as a fact when known.
+    `always_hidden` (`{"groups": [...], "roles": [...], "group_roles": [[group, role], ...]}`)
+    names cells to suppress whatever their size: those an earlier release of the same
+    assessment suppressed, which must stay hidden (the key `suppressed` of the result lists
+    what this run hid, for the next one).
     Returns a JSON-ready dict (plain ints, floats, strings, None) with the keys `bank`,
     `n_respondents`, `min_group_size`, `overall`, `dimensions`, `items`, `divergence`,
     `recommendations`, `readiness`.
@@ -56,7 +61,8 @@ def analyze(
     if min_group_size < 1:
         raise ValueError("min_group_size must be at least 1")
     data = AnalysisInput.prepare(answers, bank, groups=groups, roles=roles)
-    return json_ready(AnalysisRun(data, min_group_size, response_rate, random_state).run())
+    run = AnalysisRun(data, min_group_size, response_rate, random_state, always_hidden)
+    return json_ready(run.run())
 
 
 def _rows_hidden(keys_hidden: pd.Series, columns: pd.Index) -> pd.DataFrame:
@@ -72,13 +78,15 @@ class AnalysisRun:
     """
 
     def __init__(self, data: AnalysisInput, min_group_size: int, response_rate: float | None,
-                 random_state: int) -> None:
+                 random_state: int,
+                 always_hidden: Mapping[str, Collection[Any]] | None = None) -> None:
         self.data = data
         self.bank = data.bank
         self.scale = data.bank.scale
         self.k = min_group_size
         self.response_rate = response_rate
         self.random_state = random_state
+        self.always_hidden = always_hidden or {}
         self.null_var = null_variance(self.scale.max - self.scale.min + 1)
         self.timings: dict[str, float] = {}
 
@@ -136,6 +144,20 @@ class AnalysisRun:
             "divergence": divergence,
             "recommendations": recommendations,
             "readiness": verdict,
+            "suppressed": self.suppressed_names(),
+        }
+
+    def suppressed_names(self) -> dict[str, list]:
+        """The teams, roles and team x role cells this run hid, by name."""
+        cells: list[list[str]] = []
+        if self.cell_hidden is not None:
+            stacked = self.cell_hidden.stack()
+            cells = [[str(g), str(r)] for (g, r), hide in stacked.items() if hide]
+        return {
+            "groups": [str(g) for g, hide in self.group_hidden.items() if hide],
+            "roles": ([] if self.role_hidden is None else
+                      [str(r) for r, hide in self.role_hidden.items() if hide]),
+            "group_roles": cells,
         }
 
     # -- confidentiality of the breakdowns ------------------------------------------------------
@@ -151,17 +173,24 @@ class AnalysisRun:
         the overall total minus the shown groups covers all hidden groups together, which
         complementary suppression keeps at `min_group_size` people or more."""
         groups, roles = self.data.groups, self.data.roles
-        self.group_hidden = suppressed_keys(groups.value_counts(sort=False), self.k)
+        forced = self.always_hidden
+        self.group_hidden = suppressed_keys(groups.value_counts(sort=False), self.k,
+                                            forced.get("groups", ()))
         self.role_hidden = None
         self.cell_hidden = None
         if roles is not None:
             in_hidden_group = groups.map(self.group_hidden).astype(bool).to_numpy()
             roles = roles.where(~in_hidden_group)
             self.data = replace(self.data, roles=roles)
-            self.role_hidden = suppressed_keys(roles.value_counts(sort=False), self.k)
+            self.role_hidden = suppressed_keys(roles.value_counts(sort=False), self.k,
+                                               forced.get("roles", ()))
             crossed = pd.crosstab(groups, roles)
             hidden = (_rows_hidden(self.group_hidden, crossed.columns)
                       | _rows_hidden(self.role_hidden, crossed.index).T)
+            for pair in forced.get("group_roles", ()):
+                g, r = (str(x) for x in pair)
+                if g in hidden.index and r in hidden.columns:
+                    hidden.at[g, r] = True
             self.cell_hidden = suppressed_cells(crossed, self.k, hidden=hidden, lines=(0, 1))
 
     def breakdown_hidden(self, counts: pd.DataFrame, keys_hidden: pd.Series) -> pd.DataFrame:

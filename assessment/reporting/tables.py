@@ -78,9 +78,8 @@ def summary(ctx: dict) -> Table:
     rows = [
         ["Assessment", a.name],
         ["Question bank", f"{r['bank']['title']} (v{r['bank']['version']})"],
-        ["Report date", ctx["generated_at"].strftime("%Y-%m-%d %H:%M UTC")],
-        ["Analysis computed", ctx["res"].computed_at.strftime("%Y-%m-%d %H:%M UTC")
-         if ctx["res"].computed_at else "now"],
+        ["Release", ctx["res"].release.seq if ctx["res"].release else None],
+        ["Released", ctx["generated_at"].strftime("%Y-%m-%d %H:%M UTC")],
         ["Status", a.status.value],
         ["Readiness verdict", VERDICTS.get(verdict, verdict or "no gates defined")],
         ["Overall alignment (0-100)", score(overall.get("alignment"))],
@@ -379,7 +378,7 @@ def method_notes(ctx: dict) -> list[tuple[str, str]]:
                                           "fails, ready with conditions if only warning gates "
                                           "fail, ready when every gate passes."),
     ]
-    if ctx.get("comparison"):
+    if ctx.get("comparison") and ctx["comparison"].change:
         notes.append(("Change since the previous cycle",
                       f"Welch’s two-sample t-test on respondent dimension scores at p < "
                       f"{cycle_stats.SIGNIFICANCE}; the cycles are independent samples. A team "

@@ -76,6 +76,7 @@ def create_assessment(
     anonymous: bool = False,
     closes_at: datetime | None = None,
     previous: Assessment | None = None,
+    interim_releases: bool = False,
 ) -> Assessment:
     """A draft assessment; `previous` makes it the next cycle of an earlier assessment on the
     same bank, so its results show the change since then."""
@@ -93,6 +94,7 @@ def create_assessment(
         bank=bank,
         min_group_size=min_group_size,
         anonymous=anonymous,
+        interim_releases=interim_releases,
         closes_at=closes_at,
         previous=previous,
         teams=[Team(name=t) for t in parse_names(",".join(teams), "team")],

@@ -1,4 +1,8 @@
-"""Cycles: an assessment created as the next cycle of an earlier one, compared with it."""
+"""Cycles: an assessment created as the next cycle of an earlier one, compared with it.
+
+Each cycle is read through its latest release, and only cycles the viewer may read are shown: a
+lead shared the later cycle only is told that an earlier one exists, never what it says.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,18 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from ..analysis.cycles import compare_cycles
-from ..models import Assessment
-from . import results as results_svc
+from ..models import Assessment, User
+from . import access, releases
 
 MAX_CYCLES = 12
 
 
 @dataclass
 class Comparison:
-    previous: Assessment
-    change: dict
+    previous: Assessment | None  # None when the previous cycle is not shared with the viewer
+    change: dict | None
     trend: list[tuple[str, dict[str, float | None]]]
+    not_shared: bool = False  # an earlier cycle was left out because the viewer may not read it
 
 
 def chain(assessment: Assessment) -> list[Assessment]:
@@ -31,20 +36,40 @@ def chain(assessment: Assessment) -> list[Assessment]:
     return out[::-1]
 
 
-def compare_with_previous(session: Session, assessment: Assessment,
-                          analysis: dict) -> Comparison | None:
+def _readable(session: Session, viewer: User | None, cycle: Assessment) -> bool:
+    if viewer is None:  # the command line reads everything
+        return True
+    return session.scalar(access.visible_assessments(viewer).where(
+        Assessment.id == cycle.id)) is not None
+
+
+def compare_with_previous(session: Session, assessment: Assessment, analysis: dict,
+                          viewer: User | None) -> Comparison | None:
     if assessment.previous is None:
         return None
     history = []
     previous_analysis = None
+    not_shared = False
     for cycle in chain(assessment):
-        cycle_analysis = (analysis if cycle.id == assessment.id
-                          else results_svc.results(session, cycle).analysis)
+        if cycle.id == assessment.id:
+            cycle_analysis: dict | None = analysis
+        elif not _readable(session, viewer, cycle):
+            not_shared = True
+            continue
+        else:
+            found = releases.latest(session, cycle)
+            cycle_analysis = found.result if found else None
         if cycle.id == assessment.previous_id:
             previous_analysis = cycle_analysis
         if cycle_analysis:
             history.append((cycle.name, {d: v.get("score") for d, v in
                                          cycle_analysis["dimensions"].items()}))
     if previous_analysis is None:
+        if not_shared:
+            return Comparison(None, None, history, not_shared=True)
         return None
-    return Comparison(assessment.previous, compare_cycles(previous_analysis, analysis), history)
+    previous = assessment.previous
+    k = max(previous.min_group_size, assessment.min_group_size,
+            previous_analysis.get("min_group_size") or 0, analysis.get("min_group_size") or 0)
+    return Comparison(previous, compare_cycles(previous_analysis, analysis, k), history,
+                      not_shared)

@@ -43,6 +43,7 @@ from ..models import (
     UserRole,
     utcnow,
 )
+from . import releases
 from .assessments import create_assessment, new_token, respondent_url
 from .banks import bank_of, find_bank
 
@@ -130,9 +131,14 @@ def create(session: Session, *, seed: int, instance_path: str) -> DemoInfo:
     baseline = _cycle(session, rng, bank_row, NAME, previous=None, handoff_uplift=0.0)
     baseline.status = AssessmentStatus.CLOSED
     current = _cycle(session, rng, bank_row, NEXT_NAME, previous=baseline, handoff_uplift=0.6)
+    # The follow-up stays open with interim releases, so the lead reads its first release now
+    # and sees later answers arrive in batches.
+    current.interim_releases = True
     for a in (baseline, current):
         a.leads.append(lead)
     session.commit()
+    releases.release(session, baseline, "closed")
+    releases.release(session, current, "interim")
     path = _login_path(instance_path)
     path.write_text(json.dumps(logins))
     path.chmod(0o600)

@@ -1,12 +1,13 @@
-"""Reports of an assessment: gathers what the results pages show (the stored analysis, response
-rates, the comparison with the previous cycle, the comments that may be shown) into the context
-the report builders in `reporting.reports` turn into a file."""
+"""Reports of an assessment: gathers what the results pages show (the latest release: its analysis,
+response rates and comments, and the comparison with the previous cycle) into the context the
+report builders in `reporting.reports` turn into a file. A report depends on the release alone,
+so two downloads of one release say the same."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from ..models import Assessment, utcnow
+from ..models import Assessment, User
 from ..reporting.reports import ReportError, build_report
 from . import cycles
 from . import results as results_svc
@@ -14,16 +15,17 @@ from .banks import bank_of
 from .errors import Conflict
 
 
-def report_context(session: Session, assessment: Assessment) -> dict:
-    """Everything a report shows; raises Conflict while nobody has submitted answers."""
+def report_context(session: Session, assessment: Assessment, viewer: User | None) -> dict:
+    """Everything a report shows; raises Conflict until the first release. `viewer` None (the
+    command line) compares with every earlier cycle; a user, with those they may read."""
     res = results_svc.results(session, assessment)
-    if res.analysis is None:
-        raise Conflict(f"Assessment {assessment.id} has no submitted responses yet: "
+    if res.analysis is None or res.release is None:
+        raise Conflict(f"Assessment {assessment.id} has no released results yet: "
                        "there is nothing to report.")
     bank = bank_of(assessment.bank)
-    rates, submitted, invited = results_svc.response_rates(session, assessment)
-    shown, threshold = results_svc.visible_comments(session, assessment)
-    comparison = cycles.compare_with_previous(session, assessment, res.analysis)
+    rates, submitted, invited = results_svc.response_rates(res.release)
+    shown, threshold = results_svc.visible_comments(res.release)
+    comparison = cycles.compare_with_previous(session, assessment, res.analysis, viewer)
     # Building a PDF takes seconds: hold no transaction (on SQLite, no write lock) meanwhile.
     session.commit()
     return {
@@ -33,7 +35,7 @@ def report_context(session: Session, assessment: Assessment) -> dict:
         "rates": rates, "submitted": submitted, "invited": invited,
         "comparison": comparison,
         "comments": shown, "comment_threshold": threshold,
-        "generated_at": utcnow(),
+        "generated_at": res.release.released_at,
     }
 
 

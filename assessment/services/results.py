@@ -1,86 +1,44 @@
-"""An assessment's analysis: computed from its submitted answers, stored, and reused until a new
-response is submitted, so a dashboard of 10,000 responses opens from the stored result.
-
-The computation runs outside any database transaction: on SQLite a transaction holds the write
-lock, and respondents' saves must not wait for an analysis.
-"""
+"""What leads and admins read of an assessment: its latest release (see `releases`), and live
+progress shown only in bands, so that neither can be compared over time into one person's
+answers."""
 
 from __future__ import annotations
 
-import logging
-import time
 from dataclasses import dataclass
 from datetime import datetime
 
-import pandas as pd
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .. import repository
-from ..analysis import analyze
-from ..analysis.confidentiality import suppressed_keys
-from ..models import AnalysisResult, Assessment, utcnow
+from ..models import Assessment, Release
+from . import releases
 from .assessments import team_counts
-from .banks import bank_of
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
 class Results:
     assessment: Assessment
-    analysis: dict | None  # None while nobody has submitted
-    computed_at: datetime | None
-    seconds: float
-    from_store: bool
+    analysis: dict | None  # None until the first release
+    release: Release | None
+    waiting: releases.Waiting
+
+    @property
+    def computed_at(self) -> datetime | None:
+        return self.release.released_at if self.release else None
+
+    @property
+    def released_at(self) -> datetime | None:
+        return self.computed_at
+
+    @property
+    def seconds(self) -> float:
+        return self.release.seconds if self.release else 0.0
 
 
-def fingerprint(session: Session, assessment: Assessment) -> str:
-    return (f"{repository.fingerprint(session, assessment.id)}:{assessment.min_group_size}:"
-            f"{assessment.bank.content_hash}")
-
-
-def results(session: Session, assessment: Assessment, *, refresh: bool = False) -> Results:
-    """The stored analysis if still valid, else a fresh one (stored for next time)."""
-    mark = fingerprint(session, assessment)
-    stored = session.get(AnalysisResult, assessment.id)
-    if stored is not None and stored.fingerprint == mark and not refresh:
-        return Results(assessment, stored.result, stored.computed_at, stored.seconds, True)
-    bank = bank_of(assessment.bank)
-    frames = repository.submitted_answers(session, assessment.id, bank.question_ids)
-    invited = sum(c.invited for c in team_counts(session, assessment).values())
-    session.commit()  # end the read transaction before the (long) computation
-    if frames.answers.empty:
-        return Results(assessment, None, None, 0.0, False)
-    started = time.perf_counter()
-    rate = len(frames.answers) / invited if invited else None
-    analysis = analyze(frames.answers, bank, groups=frames.groups, roles=frames.roles,
-                       min_group_size=assessment.min_group_size,
-                       response_rate=min(rate, 1.0) if rate is not None else None)
-    seconds = time.perf_counter() - started
-    log.info("analysed assessment %s: %d responses in %.2fs", assessment.id,
-             len(frames.answers), seconds)
-    computed_at = _store(session, assessment.id, mark, analysis, seconds)
-    return Results(assessment, analysis, computed_at, seconds, False)
-
-
-def _store(session: Session, assessment_id: int, mark: str, analysis: dict,
-           seconds: float) -> datetime:
-    """Store the analysis; returns its time, the same one later reads of the store give (the
-    charts drawn from it are cached under that time)."""
-    now = utcnow()
-    row = session.get(AnalysisResult, assessment_id)
-    if row is None:
-        session.add(AnalysisResult(assessment_id=assessment_id, fingerprint=mark,
-                                   result=analysis, seconds=seconds, computed_at=now))
-    else:
-        row.fingerprint, row.result, row.seconds, row.computed_at = (
-            mark, analysis, seconds, now)
-    try:
-        session.commit()
-    except IntegrityError:  # another worker stored it first; theirs is as good
-        session.rollback()
-    return now
+def results(session: Session, assessment: Assessment) -> Results:
+    """The latest release, after making any release the policy calls for by now."""
+    found = releases.ensure_current(session, assessment)
+    waiting = releases.waiting(session, assessment)
+    return Results(assessment, found.result if found else None, found, waiting)
 
 
 @dataclass
@@ -91,34 +49,48 @@ class TeamRate:
     rate: float | None
 
 
-def response_rates(session: Session, assessment: Assessment) -> tuple[list[TeamRate], int, int]:
-    """Submitted and invited per team, with small teams suppressed (and a complement, so a hidden
-    team cannot be recovered from the total). Returns the rows, total submitted, total invited."""
+def response_rates(release: Release | None) -> tuple[list[TeamRate], int, int]:
+    """Submitted and invited per team as of the release, small teams suppressed. Returns the
+    rows, total submitted, total invited."""
+    if release is None:
+        return [], 0, 0
+    rows = [TeamRate(t["team"], None, None, None) if t["suppressed"] else
+            TeamRate(t["team"], t["invited"], t["submitted"], t["rate"])
+            for t in release.rates.get("teams", [])]
+    return rows, release.rates.get("submitted", 0), release.rates.get("invited", 0)
+
+
+@dataclass
+class Progress:
+    """Live progress since the release, in bands of `min_group_size`."""
+
+    submitted: str  # a band such as "10–14"
+    invited: int
+    teams: list[tuple[str, str | None]]  # None: a team shown nowhere, so nothing about it
+    waiting: int  # a multiple of the band width, rounded down
+
+    @property
+    def any_waiting(self) -> bool:
+        return self.waiting > 0
+
+
+def progress(session: Session, assessment: Assessment, release: Release | None) -> Progress:
+    k = assessment.min_group_size
     counts = team_counts(session, assessment)
-    sizes = pd.Series({t: c.submitted for t, c in counts.items()}, dtype=float)
-    hidden = suppressed_keys(sizes, assessment.min_group_size) if len(sizes) else sizes
-    rows = []
-    for team, c in counts.items():
-        if bool(hidden.get(team, False)):
-            rows.append(TeamRate(team, None, None, None))
-        else:
-            rows.append(TeamRate(team, c.invited, c.submitted,
-                                 c.submitted / c.invited if c.invited else None))
+    hidden = set(release.hidden.get("groups", [])) if release else set()
+    teams = [(name, None if name in hidden or c.submitted < k else releases.live_band(
+        c.submitted, k)) for name, c in counts.items()]
     total = sum(c.submitted for c in counts.values())
-    invited = sum(c.invited for c in counts.values())
-    return rows, total, invited
+    shown = release.n_respondents if release else 0
+    waiting = (total - shown) // k * k
+    return Progress(releases.live_band(total, k), sum(c.invited for c in counts.values()),
+                    teams, waiting)
 
 
-def visible_comments(session: Session, assessment: Assessment) -> tuple[dict[str, list], int]:
-    """Comments by dimension, then team, only from teams with at least the comment threshold of
-    submitted responses; smaller teams are left out without being named."""
-    threshold = max(assessment.comment_min_group_size, assessment.min_group_size)
-    sizes = repository.submitted_per_team(session, assessment.id)
-    frame = repository.comments_by_team(session, assessment.id)
-    shown: dict[str, list] = {}
-    if frame.empty:
-        return shown, threshold
-    frame = frame[frame["team"].map(lambda t: sizes.get(t, 0) >= threshold).astype(bool)]
-    for (dimension, team), texts in frame.groupby(["dimension", "team"], sort=True)["text"]:
-        shown.setdefault(dimension, []).append((team, list(texts)))
-    return shown, threshold
+def visible_comments(release: Release | None) -> tuple[dict[str, list], int]:
+    """Comments by dimension, then team, as the release froze them."""
+    if release is None:
+        return {}, 0
+    shown = {dim: [(team, texts) for team, texts in rows]
+             for dim, rows in release.comments.get("by_dimension", {}).items()}
+    return shown, release.comments.get("threshold", 0)

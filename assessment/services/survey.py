@@ -8,8 +8,10 @@ link used on two devices at once cannot produce two responses or change a submit
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -103,6 +105,8 @@ def start(session: Session, token: str) -> Survey:
         inv = survey.invitation
         survey.response = Response(assessment_id=inv.assessment_id, invitation_id=inv.id,
                                    team_id=inv.team_id, role_id=inv.role_id)
+        if survey.assessment.anonymous:
+            _unlinkable(survey.response)
         session.add(survey.response)
         inv.status = InvitationStatus.STARTED
         try:
@@ -210,6 +214,21 @@ def stored_comments(session: Session, response: Response | None) -> dict[str, st
     return {k: v for k, v in rows}
 
 
+def _day(moment: datetime) -> datetime:
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+ANONYMOUS_ID_RANGE = (1 << 20, (1 << 31) - 1)
+
+
+def _unlinkable(response: Response) -> None:
+    """An anonymous response carries nothing that lines it up with a server's access log: no
+    time finer than the day, and an id drawn at random rather than the next in answering order
+    (a clash with an existing id fails the insert, and the person simply retries the page)."""
+    response.id = secrets.SystemRandom().randint(*ANONYMOUS_ID_RANGE)
+    response.started_at = _day(utcnow())
+
+
 def submit(session: Session, token: str) -> None:
     """Submit exactly once. In anonymous mode the response is cut loose from its invitation, which
     keeps only the fact that it was used."""
@@ -222,4 +241,5 @@ def submit(session: Session, token: str) -> None:
     survey.invitation.status = InvitationStatus.SUBMITTED
     if survey.assessment.anonymous:
         response.invitation_id = None
+        response.submitted_at = _day(response.submitted_at)
     session.commit()

@@ -23,7 +23,7 @@ from wtforms.fields.choices import SelectChoice
 
 from .. import db
 from ..models import AssessmentStatus, User, UserRole
-from ..services import access
+from ..services import access, releases
 from ..services import assessments as svc
 from ..services import users as user_svc
 from ..services.banks import latest_banks
@@ -86,6 +86,7 @@ def new_assessment():  # type: ignore[no-untyped-def]
                 roles=svc.parse_names(form.roles.data, "role"),
                 min_group_size=form.min_group_size.data, anonymous=form.anonymous.data,
                 closes_at=closes_at, previous=previous,
+                interim_releases=form.interim_releases.data,
             )
         except InvalidInput as exc:
             flash(str(exc), "error")
@@ -120,6 +121,7 @@ def _render_assessment(a, *, invite_form=None, roster_form=None, problems=None, 
         roster_form=roster_form or RosterForm(formdata=None), status_form=StatusForm(),
         problems=problems or [],
         responses=svc.response_count(db.session(), a.id, submitted_only=False),
+        band=lambda n: releases.live_band(n, a.min_group_size),
     ), code
 
 
@@ -131,10 +133,12 @@ def set_status(assessment_id: int):  # type: ignore[no-untyped-def]
     action = request.form.get("action")
     if not form.validate_on_submit() or action not in ("open", "close"):
         abort(400)
-    status = AssessmentStatus.OPEN if action == "open" else AssessmentStatus.CLOSED
     try:
-        svc.set_status(db.session(), a, status)
-        flash(f"The assessment is now {status.value}.", "info")
+        if action == "open":
+            svc.set_status(db.session(), a, AssessmentStatus.OPEN)
+            flash("The assessment is now open.", "info")
+        else:
+            flash(releases.close(db.session(), a), "info")
     except ServiceError as exc:
         flash(str(exc), "error")
     return redirect(url_for("admin.assessment", assessment_id=a.id))

@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from .. import db
 from ..models import Assessment, User
-from ..services import access, api_tokens, security
+from ..services import access, api_tokens, releases, security
 from ..services import assessments as assessment_svc
 from ..services import results as results_svc
 from ..services.errors import NotFound
@@ -44,6 +44,7 @@ MESSAGES = {
     403: "Your token does not give access to this.",
     404: "There is nothing here.",
     405: "This method is not allowed here.",
+    409: "Nothing has been released yet.",
     413: "What you sent is too large.",
     429: "Too many requests. Wait a minute and try again.",
     500: "Something went wrong on our side. Try again in a moment.",
@@ -148,6 +149,9 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def _summary(a: Assessment, submitted: int) -> dict[str, Any]:
+    """`submitted` is live, so it is rounded down to a multiple of the minimum group size: it
+    moves only every few submissions and cannot time one person's."""
+    latest = releases.latest(db.session(), a)
     return {
         "id": a.id,
         "name": a.name,
@@ -155,7 +159,9 @@ def _summary(a: Assessment, submitted: int) -> dict[str, Any]:
         "bank_version": a.bank.version,
         "status": a.status.value,
         "min_group_size": a.min_group_size,
-        "submitted": submitted,
+        "submitted": submitted // a.min_group_size * a.min_group_size,
+        "released_at": _iso(latest.released_at) if latest else None,
+        "released_respondents": latest.n_respondents if latest else None,
         "links": {
             "results": url_for(".results", assessment_id=a.id),
             "response_rates": url_for(".response_rates", assessment_id=a.id),
@@ -205,15 +211,26 @@ def assessments() -> Response:
     })
 
 
+def _no_release(a: Assessment) -> Response:
+    when = ("as soon as enough new responses have arrived, and when it closes"
+            if a.interim_releases else "when it closes")
+    return error_response(409, f"No results of assessment {a.id} have been released yet; "
+                               f"they are released {when}.")
+
+
 @bp.get(f"/assessments/{ID}/results")
 def results(assessment_id: int) -> Response:
     a = _readable(assessment_id)
     session = db.session()
     found = results_svc.results(session, a)
+    if found.release is None:
+        return _no_release(a)
     submitted = assessment_svc.response_count(session, a.id)
     return jsonify({
         "assessment": _summary(a, submitted),
-        "computed_at": _iso(found.computed_at),
+        "released_at": _iso(found.released_at),
+        "n_respondents": found.release.n_respondents,
+        "computed_at": _iso(found.released_at),
         "results": found.analysis,
     })
 
@@ -221,19 +238,24 @@ def results(assessment_id: int) -> Response:
 @bp.get(f"/assessments/{ID}/response-rates")
 def response_rates(assessment_id: int) -> Response:
     a = _readable(assessment_id)
-    rows, submitted, invited = results_svc.response_rates(db.session(), a)
+    found = results_svc.results(db.session(), a)
+    if found.release is None:
+        return _no_release(a)
+    rows, submitted, invited = results_svc.response_rates(found.release)
     teams = [
         {"team": r.team, "suppressed": True} if r.submitted is None
         else {"team": r.team, "invited": r.invited, "submitted": r.submitted, "rate": r.rate,
               "suppressed": False}
         for r in rows
     ]
+    live = assessment_svc.response_count(db.session(), a.id)
     return jsonify({
-        "assessment": _summary(a, submitted),
+        "assessment": _summary(a, live),
+        "released_at": _iso(found.released_at),
         "min_group_size": a.min_group_size,
         "total_submitted": submitted,
         "total_invited": invited,
-        "rate": submitted / invited if invited else None,
+        "rate": round(submitted / invited, 3) if invited else None,
         "teams": teams,
     })
 
@@ -281,7 +303,7 @@ def openapi_document() -> dict[str, Any]:
         "AssessmentSummary": {
             "type": "object",
             "required": ["id", "name", "bank", "bank_version", "status", "min_group_size",
-                         "submitted", "links"],
+                         "submitted", "released_at", "released_respondents", "links"],
             "properties": {
                 "id": {"type": "integer"},
                 "name": {"type": "string"},
@@ -291,7 +313,13 @@ def openapi_document() -> dict[str, Any]:
                 "min_group_size": {
                     "type": "integer",
                     "description": "Groups with fewer respondents are suppressed."},
-                "submitted": {"type": "integer", "description": "Submitted responses."},
+                "submitted": {"type": "integer", "description": (
+                    "Submitted responses so far, rounded down to a multiple of "
+                    "`min_group_size`.")},
+                "released_at": {"type": ["string", "null"], "format": "date-time",
+                                "description": "When the latest release was made (UTC)."},
+                "released_respondents": {"type": ["integer", "null"],
+                                         "description": "Responses the latest release shows."},
                 "links": {
                     "type": "object", "required": ["results", "response_rates"],
                     "properties": {"results": {"type": "string"},
@@ -335,13 +363,18 @@ def openapi_document() -> dict[str, Any]:
             },
         },
         "Results": {
-            "type": "object", "required": ["assessment", "computed_at", "results"],
+            "type": "object",
+            "required": ["assessment", "released_at", "n_respondents", "computed_at", "results"],
             "properties": {
                 "assessment": _ref("AssessmentSummary"),
-                "computed_at": {"type": ["string", "null"], "format": "date-time",
-                                "description": "When the analysis was computed (UTC)."},
-                "results": {"oneOf": [_ref("Analysis"), {"type": "null"}],
-                            "description": "null until someone has submitted."},
+                "released_at": {"type": "string", "format": "date-time",
+                                "description": "When the release was made (UTC)."},
+                "n_respondents": {"type": "integer",
+                                  "description": "Responses the release shows."},
+                "computed_at": {"type": "string", "format": "date-time",
+                                "description": "The same as `released_at` (kept for clients "
+                                               "written before releases)."},
+                "results": _ref("Analysis"),
             },
         },
         "TeamRate": {
@@ -362,10 +395,11 @@ def openapi_document() -> dict[str, Any]:
         },
         "ResponseRates": {
             "type": "object",
-            "required": ["assessment", "min_group_size", "total_submitted", "total_invited",
-                         "rate", "teams"],
+            "required": ["assessment", "released_at", "min_group_size", "total_submitted",
+                         "total_invited", "rate", "teams"],
             "properties": {
                 "assessment": _ref("AssessmentSummary"),
+                "released_at": {"type": "string", "format": "date-time"},
                 "min_group_size": {"type": "integer"},
                 "total_submitted": {"type": "integer"},
                 "total_invited": {"type": "integer"},
@@ -407,17 +441,19 @@ def openapi_document() -> dict[str, Any]:
             }},
             f"{PREFIX}/assessments/{{assessment_id}}/results": {"get": {
                 "operationId": "getResults",
-                "summary": "An assessment's analysis, with small groups suppressed.",
+                "summary": "An assessment's latest released analysis, with small groups "
+                           "suppressed.",
                 "parameters": [ASSESSMENT_ID],
                 "responses": {"200": _json(_ref("Results"), "The analysis."),
-                              **_errors(401, 404, 500)},
+                              **_errors(401, 404, 409, 500)},
             }},
             f"{PREFIX}/assessments/{{assessment_id}}/response-rates": {"get": {
                 "operationId": "getResponseRates",
-                "summary": "Invited and submitted per team, with small teams suppressed.",
+                "summary": "Invited and submitted per team as of the latest release, with "
+                           "small teams suppressed.",
                 "parameters": [ASSESSMENT_ID],
                 "responses": {"200": _json(_ref("ResponseRates"), "Response rates."),
-                              **_errors(401, 404, 500)},
+                              **_errors(401, 404, 409, 500)},
             }},
             f"{PREFIX}/openapi.json": {"get": {
                 "operationId": "getOpenApi",

@@ -31,7 +31,7 @@ def download(assessment_id: int, fmt: str):  # type: ignore[no-untyped-def]
     except NotFound:
         abort(404)
     try:
-        data = build_report(report_context(session, assessment), fmt)
+        data = build_report(report_context(session, assessment, current_user), fmt)
     except Conflict as exc:
         flash(str(exc), "info")
         return redirect(url_for("results.overview", assessment_id=assessment_id))

@@ -44,6 +44,11 @@ class AssessmentForm(FlaskForm):
     anonymous = BooleanField(
         "Anonymous", description="Submitted answers keep no link to the invitation they came from."
     )
+    interim_releases = BooleanField(
+        "Release results while open",
+        description="Off: results are released when the assessment closes. On: also whenever at "
+                    "least the minimum group size of new responses has arrived in every team "
+                    "and role that has any.")
     closes_on = DateField("Closes on (optional)", validators=[Optional()])
     previous = SelectField(
         "Next cycle of (optional)", coerce=int, default=0,

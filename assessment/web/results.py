@@ -1,8 +1,9 @@
-"""What leads read: the results pages of an assessment, drawn from its stored analysis.
+"""What leads read: the results pages of an assessment, drawn from its latest release.
 
 Every view loads the assessment through `access.readable_assessment`, so a lead reaches only what
-is shared with them; everything shown comes from the analysis, which has already suppressed the
-groups below the assessment's minimum size.
+is shared with them; everything shown comes from the release (an analysis frozen when it was
+made, with the groups below the assessment's minimum size suppressed) or from live progress
+shown in bands, so that pages read at two moments cannot be compared into one person's answers.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from flask_login import current_user, login_required
 
 from .. import db
 from ..reporting import charts
-from ..services import access, cycles
+from ..services import access, cycles, releases
 from ..services import results as results_svc
 from ..services.banks import bank_of
-from ..services.errors import NotFound
+from ..services.errors import Conflict, NotFound
 from .forms import StatusForm
 
 bp = Blueprint("results", __name__, url_prefix="/results")
@@ -44,7 +45,7 @@ CHART_CACHE_SIZE = 256
 def cached_chart(ctx: dict, name: str, draw: Callable[[], charts.Chart]) -> charts.Chart:
     """Charts are drawn from the stored analysis, so they stay valid as long as it does: keep
     the recent ones per process (a cache of derived data; each instance may hold its own)."""
-    key = (ctx["a"].id, ctx["res"].computed_at, name)
+    key = (ctx["a"].id, ctx["res"].release.id, name)
     with _charts_lock:
         if key in _charts:
             _charts.move_to_end(key)
@@ -84,6 +85,7 @@ def with_results(view):  # type: ignore[no-untyped-def]
         bank = bank_of(assessment.bank)
         context = {
             "a": assessment, "res": res, "r": res.analysis, "bank": bank, "pages": PAGES,
+            "progress": results_svc.progress(session, assessment, res.release),
             "dim_titles": {d.id: d.title for d in bank.dimensions},
             "questions": {q.id: q.text for q in bank.questions},
             "refresh_form": StatusForm(),
@@ -91,7 +93,7 @@ def with_results(view):  # type: ignore[no-untyped-def]
         # End the read transaction before charts are drawn: on SQLite every transaction holds
         # the write lock, and respondents' saves must not wait for a dashboard.
         session.commit()
-        if res.analysis is None and view.__name__ not in ("overview",):
+        if res.analysis is None:
             return render_template("results/empty.html", active=view.__name__, **context)
         return view(context, **kwargs)
 
@@ -102,8 +104,8 @@ def with_results(view):  # type: ignore[no-untyped-def]
 @with_results
 def overview(ctx: dict):  # type: ignore[no-untyped-def]
     session = db.session()
-    rates, submitted, invited = results_svc.response_rates(session, ctx["a"])
-    comparison = cycles.compare_with_previous(session, ctx["a"], ctx["r"]) if ctx["r"] else None
+    rates, submitted, invited = results_svc.response_rates(ctx["res"].release)
+    comparison = cycles.compare_with_previous(session, ctx["a"], ctx["r"], current_user)
     session.commit()
     # Not cached: it also depends on the earlier cycles' analyses.
     trend = (charts.trend(comparison.trend, ctx["dim_titles"])
@@ -158,8 +160,7 @@ def recommendations(ctx: dict):  # type: ignore[no-untyped-def]
 @bp.route("/<int:assessment_id>/comments")
 @with_results
 def comments(ctx: dict):  # type: ignore[no-untyped-def]
-    shown, threshold = results_svc.visible_comments(db.session(), ctx["a"])
-    db.session().commit()
+    shown, threshold = results_svc.visible_comments(ctx["res"].release)
     return render_template("results/comments.html", active="comments", shown=shown,
                            threshold=threshold, **ctx)
 
@@ -170,16 +171,23 @@ def readiness(ctx: dict):  # type: ignore[no-untyped-def]
     return render_template("results/readiness.html", active="readiness", **ctx)
 
 
-@bp.route("/<int:assessment_id>/refresh", methods=["POST"])
+@bp.route("/<int:assessment_id>/release", methods=["POST"])
 @login_required
-def refresh(assessment_id: int):  # type: ignore[no-untyped-def]
+def release(assessment_id: int):  # type: ignore[no-untyped-def]
+    """An admin releases what has arrived since the last release, when the rule allows it."""
     session = db.session()
     try:
         assessment = access.readable_assessment(session, current_user, assessment_id)
     except NotFound:
         abort(404)
+    if not current_user.is_admin:
+        abort(403)
     if not StatusForm().validate_on_submit():
         abort(400)
-    res = results_svc.results(session, assessment, refresh=True)
-    flash(f"Recomputed in {res.seconds:.1f} s.", "info")
+    try:
+        made = releases.release(session, assessment, "manual")
+    except Conflict as exc:
+        flash(str(exc), "error")
+    else:
+        flash(f"Released: {made.n_respondents} responses are now shown.", "info")
     return redirect(url_for("results.overview", assessment_id=assessment_id))

@@ -1,0 +1,283 @@
+"""Releases: the frozen analyses that leads and admins read, and the rule for when one may be made.
+
+A lead who keeps every page, download and API answer could otherwise compare two of them taken
+either side of one person's submission and read that person's answers off the difference. So
+nobody reads live results; they read releases, and the rule makes any difference between two
+releases describe at least `min_group_size` people in every group:
+
+1. A release shows every response of the earlier releases plus a *batch* of new ones. A batch
+   holds, for every team x role cell, either none of its new responses or at least
+   `min_group_size` of them, and at least `min_group_size` in all. Every published figure is a
+   sum over cells, so whatever a lead subtracts between releases describes whole cell-batches:
+   `min_group_size` people or more, or nobody. New responses of a cell with fewer waiting are
+   held back (stored, never lost) until enough more of that cell arrive.
+2. A team, role or team x role cell hidden in an earlier release stays hidden in every later
+   one. Shown later, its growth would give away the people who were hidden before (the hidden
+   remainder of the first release minus that of the second would be exactly them).
+
+The first release has no earlier one to be compared with: it shows everyone, with the usual
+suppression of small groups within it. By default an assessment is released once, when it
+closes; with interim releases on, a release is made whenever the rule allows one.
+
+Releases are made in two steps, so that two workers can never make the same one twice and the
+analysis runs outside any transaction: a short transaction claims the batch (a release row
+without a result, and the batch's responses pointing at it), then the analysis is computed and
+stored. A claimed release whose analysis is missing (the worker died) is completed by the next
+reader.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .. import repository
+from ..analysis import analyze
+from ..analysis.confidentiality import suppressed_keys
+from ..analysis.publish import rounded
+from ..models import Assessment, AssessmentStatus, Invitation, Release, Response, Team, utcnow
+from .assessments import set_status
+from .banks import bank_of
+from .errors import Conflict
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Submitted responses not in any release yet."""
+
+    total: int
+    releasable: list[int]  # ids of those a release may show now
+    short: int  # responses still needed so that every waiting one could be shown
+
+    @property
+    def held(self) -> int:
+        return self.total - len(self.releasable)
+
+
+def _min_size(assessment: Assessment) -> int:
+    return assessment.min_group_size
+
+
+def releases(session: Session, assessment: Assessment) -> list[Release]:
+    return list(session.scalars(
+        sa.select(Release).where(Release.assessment_id == assessment.id).order_by(Release.seq)))
+
+
+def latest(session: Session, assessment: Assessment) -> Release | None:
+    """The newest release with its analysis computed."""
+    return session.scalar(
+        sa.select(Release).where(Release.assessment_id == assessment.id,
+                                 Release.n_respondents > 0)
+        .order_by(Release.seq.desc()).limit(1))
+
+
+def waiting(session: Session, assessment: Assessment) -> Waiting:
+    """Which waiting responses a release could show now, under the rule in the module doc."""
+    k = _min_size(assessment)
+    rows = session.execute(
+        sa.select(Response.id, Response.team_id, Response.role_id)
+        .where(Response.assessment_id == assessment.id, Response.submitted_at.is_not(None),
+               Response.release_id.is_(None))
+        .order_by(Response.id)).all()
+    first = session.scalar(sa.select(sa.func.count()).select_from(Release).where(
+        Release.assessment_id == assessment.id)) == 0
+    if first:
+        ids = [r.id for r in rows]
+        return Waiting(len(rows), ids if len(ids) >= k else [], max(k - len(ids), 0))
+    cells = Counter((r.team_id, r.role_id) for r in rows)
+    ok = {cell for cell, n in cells.items() if n >= k}
+    ids = [r.id for r in rows if (r.team_id, r.role_id) in ok]
+    short = sum(k - n for cell, n in cells.items() if cell not in ok)
+    if len(ids) < k:  # never a batch smaller than the minimum in all
+        return Waiting(len(rows), [], short + (k - len(ids) if not short else 0))
+    return Waiting(len(rows), ids, short)
+
+
+def release(session: Session, assessment: Assessment, reason: str = "manual") -> Release:
+    """Make a release now if the rule allows one; Conflict (one line, with how many more
+    responses are needed) if not."""
+    complete_pending(session, assessment)
+    found = waiting(session, assessment)
+    if not found.releasable:
+        session.rollback()
+        raise Conflict(_refusal(assessment, found))
+    claimed = _claim(session, assessment, found.releasable, reason)
+    if claimed is None:
+        raise Conflict("Another release of this assessment is being made right now; "
+                       "try again in a moment.")
+    return _compute(session, assessment, claimed)
+
+
+def _refusal(assessment: Assessment, found: Waiting) -> str:
+    k = _min_size(assessment)
+    if found.total == 0:
+        return "No new responses have been submitted since the last release."
+    return (f"Not released: {found.total} new response{'s' if found.total != 1 else ''} "
+            f"waiting, and a release needs at least {k} new ones in every team and role that "
+            f"has any; {found.short} more needed.")
+
+
+def _claim(session: Session, assessment: Assessment, ids: list[int],
+           reason: str) -> int | None:
+    """Claim a batch in one short transaction; None if another worker claimed first."""
+    seq = (session.scalar(sa.select(sa.func.max(Release.seq)).where(
+        Release.assessment_id == assessment.id)) or 0) + 1
+    row = Release(assessment_id=assessment.id, seq=seq, reason=reason, n_respondents=0,
+                  min_group_size=assessment.min_group_size, result={}, rates={},
+                  comments={}, hidden={}, released_at=utcnow())
+    session.add(row)
+    try:
+        session.flush()
+        updated = 0
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            updated += session.execute(
+                sa.update(Response).where(Response.id.in_(chunk), Response.release_id.is_(None))
+                .values(release_id=row.id)).rowcount
+        if updated != len(ids):  # someone else took some of them meanwhile
+            session.rollback()
+            return None
+        session.commit()
+    except IntegrityError:  # the same seq claimed by another worker
+        session.rollback()
+        return None
+    return row.id
+
+
+def complete_pending(session: Session, assessment: Assessment) -> None:
+    """Finish releases claimed but never computed (the worker that claimed them stopped)."""
+    for row in releases(session, assessment):
+        if row.n_respondents == 0:
+            _compute(session, assessment, row.id)
+
+
+def _compute(session: Session, assessment: Assessment, release_id: int) -> Release:
+    row = session.get(Release, release_id)
+    assert row is not None
+    earlier = [r for r in releases(session, assessment) if r.seq < row.seq]
+    always_hidden: dict[str, list] = {"groups": [], "roles": [], "group_roles": []}
+    for r in earlier:
+        for key in always_hidden:
+            always_hidden[key].extend(x for x in r.hidden.get(key, [])
+                                      if x not in always_hidden[key])
+    bank = bank_of(assessment.bank)
+    frames = repository.submitted_answers(session, assessment.id, bank.question_ids,
+                                          release_seq=row.seq)
+    invited = _invited_per_team(session, assessment)
+    comments = repository.comments_by_team(session, assessment.id, release_seq=row.seq)
+    session.commit()  # no transaction (on SQLite, no write lock) during the analysis
+    started = time.perf_counter()
+    total_invited = sum(invited.values())
+    rate = len(frames.answers) / total_invited if total_invited else None
+    analysis = analyze(frames.answers, bank, groups=frames.groups, roles=frames.roles,
+                       min_group_size=assessment.min_group_size,
+                       response_rate=min(rate, 1.0) if rate is not None else None,
+                       always_hidden=always_hidden)
+    hidden = analysis.pop("suppressed", always_hidden)
+    result = rounded(analysis)
+    team_sizes = frames.groups.value_counts().to_dict()
+    rates = _rates(assessment, team_sizes, invited, hidden["groups"])
+    shown_comments = _comments(assessment, comments, team_sizes, hidden["groups"])
+    seconds = time.perf_counter() - started
+    row = session.get(Release, release_id, populate_existing=True)
+    assert row is not None
+    if row.n_respondents == 0:  # not completed by another worker meanwhile
+        row.result, row.rates, row.comments, row.hidden = result, rates, shown_comments, hidden
+        row.n_respondents, row.seconds = len(frames.answers), seconds
+        row.released_at = utcnow()
+        session.commit()
+    log.info("released assessment %s (release %s): %d responses in %.2fs", assessment.id,
+             row.seq, len(frames.answers), seconds)
+    return row
+
+
+def _invited_per_team(session: Session, assessment: Assessment) -> dict[str, int]:
+    counts = {t.name: 0 for t in assessment.teams}
+    for name, n in session.execute(
+            sa.select(Team.name, sa.func.count(Invitation.id))
+            .join(Invitation, Invitation.team_id == Team.id)
+            .where(Invitation.assessment_id == assessment.id).group_by(Team.name)):
+        counts[name] = n
+    return counts
+
+
+def _rates(assessment: Assessment, sizes: dict[str, int], invited: dict[str, int],
+           always_hidden: list[str]) -> dict[str, Any]:
+    """Submitted and invited per team as of the release, small teams suppressed (with a
+    complement, so a hidden team is not the total minus the shown ones)."""
+    series = pd.Series({t: float(sizes.get(t, 0)) for t in invited}, dtype=float)
+    hidden = (suppressed_keys(series, assessment.min_group_size, always_hidden)
+              if len(series) else series)
+    teams = []
+    for team, n_invited in invited.items():
+        if bool(hidden.get(team, False)):
+            teams.append({"team": team, "suppressed": True})
+        else:
+            n = sizes.get(team, 0)
+            teams.append({"team": team, "invited": n_invited, "submitted": n,
+                          "rate": round(n / n_invited, 3) if n_invited else None,
+                          "suppressed": False})
+    return {"teams": teams, "submitted": sum(sizes.values()), "invited": sum(invited.values())}
+
+
+def _comments(assessment: Assessment, frame: pd.DataFrame, sizes: dict[str, int],
+              always_hidden: list[str]) -> dict[str, Any]:
+    """Comments by dimension and team, from teams with at least the comment threshold of
+    responses in the release; each team's comments in a random order, so that neither the
+    order they were written in nor one person's comments across dimensions can be lined up."""
+    threshold = max(assessment.comment_min_group_size, assessment.min_group_size)
+    shown: dict[str, list] = {}
+    if not frame.empty:
+        keep = frame["team"].map(lambda t: sizes.get(t, 0) >= threshold
+                                 and t not in always_hidden).astype(bool)
+        shuffle = random.SystemRandom()
+        for (dimension, team), texts in frame[keep].groupby(["dimension", "team"],
+                                                            sort=True)["text"]:
+            texts_list = list(texts)
+            shuffle.shuffle(texts_list)
+            shown.setdefault(str(dimension), []).append([str(team), texts_list])
+    return {"threshold": threshold, "by_dimension": shown}
+
+
+def ensure_current(session: Session, assessment: Assessment) -> Release | None:
+    """Release what the policy says should be released by now (after the close date, or at
+    any time with interim releases on) and the rule allows; the latest release."""
+    complete_pending(session, assessment)
+    if assessment.is_past_close() or assessment.interim_releases:
+        found = waiting(session, assessment)
+        if found.releasable:
+            reason = "closed" if assessment.is_past_close() else "interim"
+            claimed = _claim(session, assessment, found.releasable, reason)
+            if claimed is not None:
+                _compute(session, assessment, claimed)
+    return latest(session, assessment)
+
+
+def close(session: Session, assessment: Assessment) -> str:
+    """Close an assessment and release what the rule allows; says what happened, in a line."""
+    set_status(session, assessment, AssessmentStatus.CLOSED)
+    try:
+        made = release(session, assessment, "closed")
+    except Conflict as exc:
+        return f"Closed. {exc}"
+    return f"Closed and released: release {made.seq} shows {made.n_respondents} responses."
+
+
+def live_band(count: int, k: int) -> str:
+    """A live count as a band of width `k` ("10-14"): progress a lead can follow, which changes
+    only every `k` submissions, so the moment one person submits is not visible."""
+    if count < k:
+        return f"fewer than {k}"
+    low = count // k * k
+    return f"{low}–{low + k - 1}"
