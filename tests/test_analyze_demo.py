@@ -34,8 +34,9 @@ def test_analyze_on_an_export_of_the_demo_matches_the_service(app, runner, tmp_p
     computed = json.loads(out.read_text())
     assert computed["n_respondents"] == stored["n_respondents"] == 150
     for dim, entry in stored["dimensions"].items():
-        assert abs(computed["dimensions"][dim]["score"] - entry["score"]) < 1e-9
-        assert abs(computed["dimensions"][dim]["rwg_j_mean"] - entry["rwg_j_mean"]) < 1e-9
+        # The release publishes scores to 2 decimals and statistics to 3.
+        assert abs(computed["dimensions"][dim]["score"] - entry["score"]) <= 0.005
+        assert abs(computed["dimensions"][dim]["rwg_j_mean"] - entry["rwg_j_mean"]) <= 0.0005
         assert computed["dimensions"][dim]["groups"].keys() == entry["groups"].keys()
     assert computed["readiness"]["verdict"] == stored["readiness"]["verdict"]
     assert [r["id"] for r in computed["recommendations"]] == [

@@ -25,7 +25,7 @@ from assessment.models import (
 from assessment.services import access, api_tokens
 from assessment.services.errors import NotFound
 
-from .conftest import LEAD_PASSWORD, csrf_token, make_assessment, make_tokens
+from .conftest import LEAD_PASSWORD, csrf_token, make_assessment, make_tokens, release
 from .test_survey import answer_page, page_questions, start
 
 SUPPRESSED = {"suppressed": True}
@@ -187,16 +187,16 @@ def test_a_lead_sees_only_what_is_shared_and_an_admin_sees_all(app, client) -> N
     entry = listing["assessments"][0]
     assert {"id", "name", "bank", "bank_version", "status", "submitted", "links"} <= set(entry)
     assert entry["bank"] == "alignment" and entry["status"] == "open"
-    assert entry["submitted"] == 0
+    assert entry["submitted"] == 0 and entry["released_at"] is None
     for path in ("results", "response-rates"):
-        assert client.get(f"/api/v1/assessments/{shared}/{path}", headers=lead).status_code == 200
+        # Shared but not released yet: 409, not the 404 of an unshared one.
+        assert_error(client.get(f"/api/v1/assessments/{shared}/{path}", headers=lead), 409)
         assert_error(client.get(f"/api/v1/assessments/{private}/{path}", headers=lead), 404)
-    results = client.get(entry["links"]["results"], headers=lead).get_json()
-    assert results["results"] is None and results["computed_at"] is None
+    assert_error(client.get(entry["links"]["results"], headers=lead), 409)
 
     every = client.get("/api/v1/assessments", headers=admin).get_json()
     assert [a["id"] for a in every["assessments"]] == [private, shared]
-    assert client.get(f"/api/v1/assessments/{private}/results", headers=admin).status_code == 200
+    assert_error(client.get(f"/api/v1/assessments/{private}/results", headers=admin), 409)
 
 
 def test_the_list_is_paged(app, client) -> None:  # type: ignore[no-untyped-def]
@@ -222,6 +222,7 @@ def answered(app):  # type: ignore[no-untyped-def]
         for token in make_tokens(app, aid, invited, team=team)[:submitted]:
             submit(app, token, value)
     share(app, aid)
+    release(app, aid)
     return aid
 
 
@@ -230,8 +231,10 @@ def test_results_carry_the_analysis_and_never_a_small_team(app, client, answered
     response = client.get(f"/api/v1/assessments/{answered}/results", headers=lead)
     assert response.status_code == 200
     body = response.get_json()
-    assert body["assessment"]["id"] == answered and body["assessment"]["submitted"] == 13
-    assert body["computed_at"] is not None
+    # Live counts are rounded down to the minimum group size; the release says how many it shows.
+    assert body["assessment"]["id"] == answered and body["assessment"]["submitted"] == 10
+    assert body["n_respondents"] == 13 and body["assessment"]["released_respondents"] == 13
+    assert body["computed_at"] is not None and body["released_at"] == body["computed_at"]
     analysis = body["results"]
     assert set(analysis) >= ANALYSIS_KEYS
     assert analysis["n_respondents"] == 13
@@ -289,6 +292,7 @@ def test_hidden_teams_cannot_be_recovered_when_all_of_them_answered(app, client)
                                  submitted_at=utcnow()))
         session.commit()
     share(app, aid)
+    release(app, aid)
     body = client.get(f"/api/v1/assessments/{aid}/response-rates",
                       headers=bearer(token_for(app))).get_json()
     hidden = [t for t in body["teams"] if t["suppressed"]]

@@ -16,7 +16,7 @@ from assessment import db
 from assessment.models import User
 from assessment.services import api_tokens
 
-from .conftest import make_assessment, make_tokens
+from .conftest import make_assessment, make_tokens, release
 
 ADMIN = "admin@example.org"
 
@@ -45,10 +45,12 @@ def _submitted_responses(app, aid: int, team: str, n: int) -> None:  # type: ign
 @pytest.fixture
 def api_app(app):  # type: ignore[no-untyped-def]
     """Three assessments (ids 1..3 on a fresh database): an empty draft, an open one with
-    results and a closed one, so generated ids reach 200 answers as well as 404s."""
+    released results and a closed one with none, so generated ids reach 200 answers, 409s
+    (nothing released) and 404s."""
     ids = [make_assessment(app, status="draft"), make_assessment(app, min_group_size=2)]
     _submitted_responses(app, ids[1], "Sales", 3)
     _submitted_responses(app, ids[1], "Finance", 2)
+    release(app, ids[1])
     ids.append(make_assessment(app, status="closed"))
     app.config["FUZZ_ASSESSMENT_IDS"] = ids
     return app
@@ -100,11 +102,12 @@ def test_api_conforms_to_its_schema_without_a_token(case) -> None:  # type: igno
 
 
 def test_known_ids_answer_200(api_app, client, bearer) -> None:  # type: ignore[no-untyped-def]
-    """The generated ids rarely hit the existing ones; check those directly."""
-    for aid in api_app.config["FUZZ_ASSESSMENT_IDS"]:
+    """The generated ids rarely hit the existing ones; check those directly: 200 for the one
+    released, 409 for the two with nothing released."""
+    for aid, status in zip(api_app.config["FUZZ_ASSESSMENT_IDS"], (409, 200, 409), strict=True):
         for what in ("results", "response-rates"):
             response = client.get(f"/api/v1/assessments/{aid}/{what}", headers=bearer)
-            assert response.status_code == 200, (aid, what, response.get_data(as_text=True))
+            assert response.status_code == status, (aid, what, response.get_data(as_text=True))
             assert response.is_json
             anonymous = client.get(f"/api/v1/assessments/{aid}/{what}")
             assert anonymous.status_code == 401

@@ -484,9 +484,9 @@ def test_html_in_team_names_and_comments_is_escaped_everywhere(app, client, auth
     auth.login()
     assert_escaped(client.get(f"/admin/assessments/{aid}").get_data(as_text=True), "admin")
     assert_escaped(client.get("/admin/").get_data(as_text=True), "admin index")
-    refresh = client.post(f"/results/{aid}/refresh",
-                          data={"csrf_token": csrf_token(client, f"/results/{aid}/")})
-    assert refresh.status_code in (200, 302, 303)
+    made = client.post(f"/results/{aid}/release",
+                       data={"csrf_token": csrf_token(client, f"/results/{aid}/")})
+    assert made.status_code in (200, 302, 303)
     comments = client.get(f"/results/{aid}/comments")
     assert comments.status_code == 200
     html = comments.get_data(as_text=True)

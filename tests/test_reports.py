@@ -26,7 +26,7 @@ from assessment.services import survey as survey_svc
 from assessment.services.banks import bank_of
 from assessment.services.reports import build_report, report_context
 
-from .conftest import LEAD_PASSWORD, make_assessment, make_tokens
+from .conftest import LEAD_PASSWORD, make_assessment, make_tokens, release
 
 FORMULA_TEAM = '=HYPERLINK("x")'
 FORMULA_COMMENT = "@SUM(A1) is how we count the handoffs"
@@ -63,13 +63,14 @@ def small_team_assessment(app) -> int:  # type: ignore[no-untyped-def]
     with app.app_context():
         db.session().get(Assessment, aid).comment_min_group_size = 5
         db.session().commit()
+    release(app, aid)
     return aid
 
 
 def report(app, aid: int, fmt: str) -> bytes:  # type: ignore[no-untyped-def]
     with app.app_context():
         session = db.session()
-        return build_report(report_context(session, session.get(Assessment, aid)), fmt)
+        return build_report(report_context(session, session.get(Assessment, aid), None), fmt)
 
 
 def needs_weasyprint() -> None:

@@ -14,7 +14,7 @@ from assessment.models import Assessment
 from assessment.services import access
 from assessment.services.results import results
 
-from .conftest import LEAD_PASSWORD, csrf_token, make_assessment, make_tokens
+from .conftest import LEAD_PASSWORD, csrf_token, make_assessment, make_tokens, release
 from .test_survey import complete
 
 PAGES = ["", "dimensions", "heatmap", "heatmap?by=agreement", "divergence", "recommendations",
@@ -36,6 +36,7 @@ def small_team_assessment(app) -> int:  # type: ignore[no-untyped-def]
     submit_many(app, aid, "Sales", 6)
     submit_many(app, aid, "Finance", 2)
     submit_many(app, aid, "Ops", 5, role="Manager")
+    release(app, aid)
     return aid
 
 
@@ -120,6 +121,7 @@ def test_comments_need_the_larger_threshold(app, client, auth) -> None:  # type:
                 answer_page(c, token, page, {q: "3" for q in page_questions(app, page)},
                             comment=f"note from {team}" if page == 1 else "")
             c.post(f"/s/{token}/submit", data={"csrf_token": csrf_token(c, f"/s/{token}/review")})
+    release(app, aid)
     auth.login()
     html = client.get(f"/results/{aid}/comments").get_data(as_text=True)
     assert "note from Sales" in html
@@ -158,7 +160,7 @@ def test_the_demo_shows_its_planted_patterns(app, runner) -> None:  # type: igno
         assert r["readiness"]["verdict"] in ("conditional", "not_ready")
         from assessment.services.cycles import compare_with_previous
 
-        change = compare_with_previous(session, current, results(session, current).analysis)
+        change = compare_with_previous(session, current, results(session, current).analysis, None)
         assert change.previous.id == baseline.id
         assert change.change["dimensions"]["handoffs"]["significant"]
         assert change.change["dimensions"]["handoffs"]["change"] > 5

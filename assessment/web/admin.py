@@ -58,8 +58,8 @@ def index():  # type: ignore[no-untyped-def]
     pages = max(1, -(-total // size))
     page = min(max(page, 1), pages)
     rows = session.execute(svc.list_assessments(session).limit(size).offset((page - 1) * size))
-    return render_template("admin/index.html", rows=rows.all(), page=page, pages=pages,
-                           total=total)
+    return render_template("admin/index.html", rows=rows.all(), band=releases.live_band,
+                           page=page, pages=pages, total=total)
 
 
 @bp.route("/assessments/new", methods=["GET", "POST"])

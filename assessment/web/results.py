@@ -45,7 +45,8 @@ CHART_CACHE_SIZE = 256
 def cached_chart(ctx: dict, name: str, draw: Callable[[], charts.Chart]) -> charts.Chart:
     """Charts are drawn from the stored analysis, so they stay valid as long as it does: keep
     the recent ones per process (a cache of derived data; each instance may hold its own)."""
-    key = (ctx["a"].id, ctx["res"].release.id, name)
+    release = ctx["res"].release
+    key = (ctx["a"].id, release.id, release.released_at, name)
     with _charts_lock:
         if key in _charts:
             _charts.move_to_end(key)

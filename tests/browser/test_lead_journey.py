@@ -159,12 +159,14 @@ def check_overview(page) -> None:  # type: ignore[no-untyped-def]
     assert page.locator(".rec").count() >= 1, "no top recommendation on the overview"
 
     per_team = page.locator("section").filter(
-        has=page.get_by_role("heading", name="Responses per team", exact=True))
+        has=page.get_by_role("heading", name="Responses per team in this release", exact=True))
     team_rows = per_team.locator("tbody tr")
     assert team_rows.count() == TEAMS
     submitted = [int(t) for t in per_team.locator("tbody tr td:nth-of-type(2)").all_inner_texts()]
     assert len(submitted) == TEAMS and all(n >= 5 for n in submitted), submitted
-    assert page.get_by_role("button", name="Recompute now").is_visible()
+    # Leads read releases; only admins may release new responses.
+    assert page.get_by_role("button", name="Release new responses now").count() == 0
+    assert page.get_by_role("heading", name="Responses so far").is_visible()
 
 
 def tab_by_keyboard(page, label: str) -> None:  # type: ignore[no-untyped-def]
