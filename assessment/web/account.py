@@ -7,6 +7,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    has_request_context,
     jsonify,
     redirect,
     render_template,
@@ -77,8 +78,9 @@ def revoke(token_id: int):  # type: ignore[no-untyped-def]
 
 def _session_timeout() -> dict | None:
     """How long the session has left, for the page's warning before it ends (WCAG 2.2.1)."""
-    if not current_user.is_authenticated or "login_at" not in session:
-        return None
+    if (not has_request_context() or current_user is None
+            or not current_user.is_authenticated or "login_at" not in session):
+        return None  # reports rendered by the CLI have no session
     idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
     hours = current_app.config["SESSION_ABSOLUTE_HOURS"]
     left = session["login_at"] + hours * 3600 - utcnow().timestamp()
