@@ -133,7 +133,7 @@ def lens_bars(analysis: dict, dimension_titles: dict[str, str]) -> Chart:
         values = [analysis["dimensions"][d]["lenses"].get(lens) for d in dims]
         ax.barh(y + offset, [v or 0 for v in values], height=0.38, color=LENS_COLOURS[lens],
                 hatch=LENS_HATCHES[lens], edgecolor="#ffffff", linewidth=0,
-                label=LENS_NAMES[lens], gid=f"lens-bars-{lens}")
+                label=LENS_NAMES[lens])
         for yy, v in zip(y + offset, values, strict=True):
             if v is not None:
                 ax.text(v + 1, yy, f"{v:.0f}", va="center", fontsize=MIN_FONT)
@@ -244,8 +244,10 @@ def heatmap(analysis: dict, dimension_titles: dict[str, str], *, by: str = "scor
                 ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor=SUPPRESSED_COLOUR,
                                        hatch="xx", edgecolor="#9a9a9a", linewidth=0,
                                        gid=cell_gid))
+                # On a plain box of the cell's grey, so the hatching never runs through it.
                 ax.text(j, i, "hidden", ha="center", va="center", fontsize=MIN_FONT,
-                        color="#333333", gid=label_gid)
+                        color="#333333", gid=label_gid,
+                        bbox={"facecolor": SUPPRESSED_COLOUR, "edgecolor": "none", "pad": 2})
                 row.append("suppressed")
             elif np.isnan(values[i, j]):
                 row.append("–")
