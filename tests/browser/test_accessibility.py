@@ -105,7 +105,9 @@ class Audit:
         try:
             widths = page.evaluate("({scroll: document.documentElement.scrollWidth,"
                                    " inner: window.innerWidth})")
-            if widths["scroll"] > widths["inner"]:
+            # A phone widens its layout viewport to fit content that overflows, so compare
+            # with the width asked for, not with what the page reports.
+            if max(widths["scroll"], widths["inner"]) > NARROWEST:
                 wide = page.evaluate(
                     "w => [...document.querySelectorAll('body *')].filter(e =>"
                     " e.getBoundingClientRect().right > w + 1).slice(-4).map(e =>"
@@ -337,7 +339,7 @@ def test_lead_pages_pass_axe_at_both_sizes(app, runner, live_server, browser, ax
         audit.check(page, "API tokens, none yet")
         submit(page, "Create token")
         audit.check(page, "API tokens, name missing", error_summary=True)
-        page.fill("#name", "A dashboard refresh with a long descriptive name for the token")
+        page.fill("#name", "PowerBIRefreshForTheSteeringCommitteeDashboard")  # no place to break
         submit(page, "Create token")
         audit.check(page, "API tokens, a new token shown")
 
