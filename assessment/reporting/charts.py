@@ -169,7 +169,7 @@ def item_distribution(analysis: dict, dimension: str, questions: dict[str, str],
     points = [str(p) for p in range(scale["min"], scale["max"] + 1)]
     labels = {str(k): v for k, v in (scale.get("labels") or {}).items()}
     colours = _scale_colours(len(points))
-    fig = _figure(8.5, 0.62 * len(items) + 1.9)
+    fig = _figure(8, 0.62 * len(items) + 1.9)
     ax = fig.add_subplot()
     mid = (len(points) - 1) / 2
     rows = []
@@ -359,7 +359,7 @@ def trend(cycles: list[tuple[str, dict[str, float | None]]],
           dimension_titles: dict[str, str]) -> Chart:
     """Score per dimension across assessment cycles, oldest first. Each line has its own
     colour, marker and dash pattern, and is named in the legend in the same order."""
-    fig = _figure(8, 4.5)
+    fig = _figure(7.5, 4.5)
     ax = fig.add_subplot()
     names = [name for name, _ in cycles]
     dims = list(dimension_titles)
@@ -374,8 +374,9 @@ def trend(cycles: list[tuple[str, dict[str, float | None]]],
     ax.set_xlim(-0.3, len(cycles) - 0.7)
     ax.set_ylim(0, 100)
     ax.set_ylabel("Score (0–100)")
-    ax.legend(fontsize=MIN_FONT, frameon=False, loc="center left", bbox_to_anchor=(1, 0.5),
-              handlelength=3.5)
+    # Below the plot, so the chart fits a desktop page's column without scrolling.
+    ax.legend(fontsize=MIN_FONT, frameon=False, loc="upper center", ncol=2,
+              bbox_to_anchor=(0.5, -0.16), handlelength=3.5)
     _style(ax)
     title = "Scores per dimension across cycles"
     alt = f"Lines of each dimension's score over {len(cycles)} cycles."

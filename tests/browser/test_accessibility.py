@@ -121,7 +121,8 @@ class Audit:
 
     def charts(self, page, state: str) -> None:  # type: ignore[no-untyped-def]
         """Chart text as drawn, in CSS px: font size times the SVG's scale on screen (the
-        length of the transformed unit vector, so rotated axis labels count too)."""
+        length of the transformed unit vector, so rotated axis labels count too). On a
+        desktop every chart also fits its column: only a phone scrolls them."""
         where = f"[{self.size}] {state}"
         sizes = page.evaluate(
             "[...document.querySelectorAll('svg.chart text')].map(t =>"
@@ -129,6 +130,12 @@ class Audit:
             "  * Math.hypot(t.getScreenCTM().a, t.getScreenCTM().b),"
             "  t.textContent.trim()])")
         assert sizes, f"{where}: no chart text found"
+        if self.size.startswith("desktop"):
+            wide = page.evaluate(
+                "[...document.querySelectorAll('.chart-scroll')].filter(r =>"
+                " r.scrollWidth > r.clientWidth + 1).map(r => r.getAttribute('aria-label'))")
+            if wide:
+                self.failures.append(f"{where}: charts that do not fit a desktop: {wide}")
         small = [(round(px, 1), text) for px, text in sizes if px < MIN_CHART_TEXT_PX - 0.05]
         if small:
             self.failures.append(f"{where}: {len(small)} chart text(s) below "
