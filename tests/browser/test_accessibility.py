@@ -437,7 +437,7 @@ def test_a_warning_before_the_session_ends_lets_the_admin_stay(  # type: ignore[
         dialog.wait_for(state="hidden")
         assert page.locator("#name").input_value() == "Half-filled"
         # Past the moment the session would have ended without the click, it still holds.
-        page.wait_for_timeout(9_000)
+        page.wait_for_timeout(7_000)
         page.reload()
         assert page.url.endswith("/admin/assessments/new"), "staying did not extend the session"
 
