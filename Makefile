@@ -30,7 +30,13 @@ run: $(VENV)/.installed .env
 	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed .env
+# axe-core for the accessibility browser test, from package-lock.json. Without npm the test is
+# skipped (and fails in CI, where it must run).
+node_modules/.package-lock.json: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the accessibility browser test will be skipped"; fi
+
+test: $(VENV)/.installed .env node_modules/.package-lock.json
 	$(BIN)/python -m pytest -q -n auto
 
 lint: $(VENV)/.installed

@@ -5,24 +5,38 @@ Every chart comes with a title, a text alternative and the table behind it, so a
 cannot see the chart (or prints in black and white) loses nothing. Colours are colour-blind safe:
 Okabe-Ito for categories, purple-orange for the diverging answer scale, cividis for heatmaps.
 Suppressed cells are drawn hatched and never carry a value.
+
+For WCAG 2.2 AA: no text is smaller than 9 pt (12 CSS px at the size the page shows a chart,
+which it never shrinks); text on a coloured cell is black or white, whichever contrasts more
+with that cell (at least 4.5:1); every line and bar has a colour or an outline of at least 3:1
+against white (1.4.11); and series differ by more than colour (markers, line styles, hatching,
+direct labels: 1.4.1).
 """
 
 from __future__ import annotations
 
 import io
-import re
 import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
 import matplotlib
 import numpy as np
+from coloraide import Color
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
              "#000000"]
-LENS_COLOURS = {"architecture": "#0072B2", "operating_model": "#E69F00"}
+# Okabe-Ito hues that reach 3:1 against white, the light ones (orange, sky blue, yellow)
+# darkened, for lines and small marks that must stand out on their own (WCAG 1.4.11).
+LINE_COLOURS = ["#0072B2", "#D55E00", "#00845F", "#B8528F", "#000000", "#A86800", "#2A7BA8"]
+LINE_STYLES = ["-", "--", ":", "-.", (0, (6, 2, 1, 2, 1, 2)), (0, (1, 1)), (0, (8, 3))]
+MARKERS = ["o", "s", "^", "D", "v", "P", "X"]
+OUTLINE = "#1b1f24"  # drawn around fills lighter than 3:1 against white
+MIN_FONT = 9  # points: 12 CSS px at the size the page shows a chart
+LENS_COLOURS = {"architecture": "#0072B2", "operating_model": "#A86800"}
+LENS_HATCHES = {"architecture": None, "operating_model": "//"}
 LENS_NAMES = {"architecture": "Architecture (the platform carries it)",
               "operating_model": "Operating model (it is defined and agreed)"}
 SUPPRESSED_COLOUR = "#e6e6e6"
@@ -56,7 +70,6 @@ def _svg(fig: Figure, chart_id: str, title: str, alt: str) -> str:
         fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     text = buf.getvalue()
     text = text[text.index("<svg"):]
-    text = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r"<svg\1", text, count=1)
     esc = _escape
     text = text.replace(
         "<svg",
@@ -81,7 +94,28 @@ def _figure(width: float, height: float) -> Figure:
 def _style(ax: Any) -> None:
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    ax.tick_params(labelsize=9)
+    ax.tick_params(labelsize=MIN_FONT)
+    ax.xaxis.label.set_size(MIN_FONT + 1)
+    ax.yaxis.label.set_size(MIN_FONT + 1)
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG 2 contrast ratio of two colours."""
+    return Color(a).contrast(Color(b), method="wcag21")
+
+
+def text_colour_on(fill: str) -> str:
+    """Black or white, whichever contrasts more with the fill (always at least 4.5:1)."""
+    return "#000000" if contrast(fill, "#000000") >= contrast(fill, "#ffffff") else "#ffffff"
+
+
+def _statement_label(code: str, text: str | None) -> str:
+    """An axis label a reader understands: the statement, shortened, with its code beneath
+    for looking it up in the table."""
+    if not text:
+        return code
+    short = textwrap.shorten(text, 70, placeholder="…")
+    return f"{textwrap.fill(short, 38)}\n({code})"
 
 
 def _fmt(value: float | None, digits: int = 0) -> str:
@@ -91,31 +125,34 @@ def _fmt(value: float | None, digits: int = 0) -> str:
 def lens_bars(analysis: dict, dimension_titles: dict[str, str]) -> Chart:
     """Architecture against operating-model score per dimension (paired horizontal bars)."""
     dims = [d for d in analysis["dimensions"] if analysis["dimensions"][d].get("lenses")]
-    fig = _figure(7.5, 0.75 * len(dims) + 1.2)
+    fig = _figure(7.5, 0.8 * len(dims) + 1.4)
     ax = fig.add_subplot()
     y = np.arange(len(dims))
     rows = []
     for offset, lens in ((-0.2, "architecture"), (0.2, "operating_model")):
         values = [analysis["dimensions"][d]["lenses"].get(lens) for d in dims]
         ax.barh(y + offset, [v or 0 for v in values], height=0.38, color=LENS_COLOURS[lens],
+                hatch=LENS_HATCHES[lens], edgecolor="#ffffff", linewidth=0,
                 label=LENS_NAMES[lens])
         for yy, v in zip(y + offset, values, strict=True):
             if v is not None:
-                ax.text(v + 1, yy, f"{v:.0f}", va="center", fontsize=8)
+                ax.text(v + 1, yy, f"{v:.0f}", va="center", fontsize=MIN_FONT)
     for d in dims:
         dim = analysis["dimensions"][d]
         rows.append([dimension_titles.get(d, d), _fmt(dim["lenses"].get("architecture")),
                      _fmt(dim["lenses"].get("operating_model")), _fmt(dim.get("lens_gap")),
                      _fmt(dim.get("alignment"))])
-    ax.set_yticks(y, [dimension_titles.get(d, d) for d in dims])
+    ax.set_yticks(y, [textwrap.fill(dimension_titles.get(d, d), 24) for d in dims])
     ax.invert_yaxis()
-    ax.set_xlim(0, 105)
+    ax.set_xlim(0, 108)
     ax.set_xlabel("Score (0–100)")
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=8, frameon=False)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=1, fontsize=MIN_FONT,
+              frameon=False)
     _style(ax)
     title = "Architecture and operating-model lens per dimension"
     worst = min(dims, key=lambda d: analysis["dimensions"][d].get("lens_gap") or 0, default=None)
-    alt = "Paired bars of the two lens scores for each dimension."
+    alt = ("Paired bars of the two lens scores for each dimension: architecture plain, "
+           "operating model hatched.")
     if worst is not None and analysis["dimensions"][worst].get("lens_gap") is not None:
         alt += (f" The largest shortfall of the platform is in {dimension_titles.get(worst, worst)}"
                 f" ({analysis['dimensions'][worst]['lens_gap']:.0f} points).")
@@ -126,12 +163,13 @@ def lens_bars(analysis: dict, dimension_titles: dict[str, str]) -> Chart:
 def item_distribution(analysis: dict, dimension: str, questions: dict[str, str],
                       scale: dict) -> Chart:
     """Diverging stacked bars of each item's answers, centred on the neutral point; "don't know"
-    is drawn apart on the right so it is never mistaken for an opinion."""
+    is drawn apart on the right so it is never mistaken for an opinion. Each bar is labelled
+    with its statement (the code beneath it): a code alone means nothing to a reader."""
     items = analysis["dimensions"][dimension].get("items", [])
     points = [str(p) for p in range(scale["min"], scale["max"] + 1)]
     labels = {str(k): v for k, v in (scale.get("labels") or {}).items()}
     colours = _scale_colours(len(points))
-    fig = _figure(8, 0.45 * len(items) + 1.6)
+    fig = _figure(8, 0.62 * len(items) + 1.9)
     ax = fig.add_subplot()
     mid = (len(points) - 1) / 2
     rows = []
@@ -144,21 +182,25 @@ def item_distribution(analysis: dict, dimension: str, questions: dict[str, str],
         # Start so that the neutral point (or the middle boundary) is centred on zero.
         left = -shares[: int(np.floor(mid))].sum() - (shares[int(mid)] / 2 if mid % 1 == 0 else 0)
         for p, share, colour in zip(points, shares, colours, strict=True):
+            # An outline on the light segments keeps each one visible against white (1.4.11).
+            light = contrast(colour, "#ffffff") < 3
             ax.barh(row, share, left=left, color=colour, height=0.7,
+                    edgecolor=OUTLINE if light else colour, linewidth=0.6 if light else 0,
                     label=labels.get(p, p) if row == 0 else None)
             left += share
         answered_plus_dk = total + dk
         dk_share = dk / answered_plus_dk * 100 if answered_plus_dk else 0
-        ax.barh(row, dk_share, left=105, color="#ffffff", edgecolor="#6b6b6b", hatch="///",
+        ax.barh(row, dk_share, left=105, color="#ffffff", edgecolor="#4f5964", hatch="///",
                 height=0.7, label="Don’t know" if row == 0 else None)
-        rows.append([item, *[int(c) for c in counts], int(dk)])
+        rows.append([f"{questions.get(item, item)} ({item})", *[int(c) for c in counts],
+                     int(dk)])
     ax.axvline(0, color="#444444", linewidth=0.8)
-    ax.set_yticks(range(len(items)), items)
+    ax.set_yticks(range(len(items)), [_statement_label(i, questions.get(i)) for i in items])
     ax.invert_yaxis()
     ax.set_xlim(-100, 140)
     ax.set_xticks([-100, -50, 0, 50, 100, 120], ["100%", "50%", "0", "50%", "100%", "DK"])
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(6, len(points) + 1),
-              fontsize=7, frameon=False)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(3, len(points) + 1),
+              fontsize=MIN_FONT, frameon=False)
     _style(ax)
     title = f"Answers per statement: {dimension.replace('_', ' ')}"
     alt = ("Diverging bars: disagreement to the left of the centre line, agreement to the right; "
@@ -169,7 +211,11 @@ def item_distribution(analysis: dict, dimension: str, questions: dict[str, str],
 
 
 def heatmap(analysis: dict, dimension_titles: dict[str, str], *, by: str = "score") -> Chart:
-    """Team x dimension, coloured by mean score (0-100) or by agreement (rwg(j), 0-1)."""
+    """Team x dimension, coloured by mean score (0-100) or by agreement (rwg(j), 0-1).
+
+    Cells are drawn as shapes (not an image) so each cell's colour is in the SVG, and the
+    number on it is black or white, whichever contrasts more with that colour. Cells and their
+    numbers carry ids `<chart>-cell-<row>-<col>` and `<chart>-label-<row>-<col>`."""
     dims = list(analysis["dimensions"])
     teams = sorted({g for d in dims for g in analysis["dimensions"][d].get("groups", {})})
     values = np.full((len(teams), len(dims)), np.nan)
@@ -184,67 +230,85 @@ def heatmap(analysis: dict, dimension_titles: dict[str, str], *, by: str = "scor
             elif cell.get(by) is not None:
                 values[i, j] = cell[by]
     vmax = 100 if by == "score" else 1
-    fig = _figure(1.3 * len(dims) + 2.8, 0.5 * len(teams) + 1.6)
+    chart_id = f"heatmap-{by}"
+    cmap = matplotlib.colormaps["cividis"]
+    norm = matplotlib.colors.Normalize(vmin=0, vmax=vmax)
+    fig = _figure(1.45 * len(dims) + 3.2, 0.55 * len(teams) + 2.0)
     ax = fig.add_subplot()
-    image = ax.imshow(np.ma.masked_invalid(values), cmap="cividis", vmin=0, vmax=vmax,
-                      aspect="auto")
     rows = []
     for i, t in enumerate(teams):
         row = [t]
         for j in range(len(dims)):
+            cell_gid, label_gid = f"{chart_id}-cell-{i}-{j}", f"{chart_id}-label-{i}-{j}"
             if hidden[i, j]:
-                ax.add_patch(matplotlib.patches.Rectangle(
-                    (j - 0.5, i - 0.5), 1, 1, facecolor=SUPPRESSED_COLOUR, hatch="xx",
-                    edgecolor="#9a9a9a", linewidth=0))
-                ax.text(j, i, "hidden", ha="center", va="center", fontsize=7, color="#444444")
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor=SUPPRESSED_COLOUR,
+                                       hatch="xx", edgecolor="#9a9a9a", linewidth=0,
+                                       gid=cell_gid))
+                # On a plain box of the cell's grey, so the hatching never runs through it.
+                ax.text(j, i, "hidden", ha="center", va="center", fontsize=MIN_FONT,
+                        color="#333333", gid=label_gid,
+                        bbox={"facecolor": SUPPRESSED_COLOUR, "edgecolor": "none", "pad": 2})
                 row.append("suppressed")
             elif np.isnan(values[i, j]):
                 row.append("–")
             else:
                 v = values[i, j]
+                fill = matplotlib.colors.to_hex(cmap(norm(v)))
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor=fill,
+                                       edgecolor="#ffffff", linewidth=1, gid=cell_gid))
                 text = f"{v:.0f}" if by == "score" else f"{v:.2f}"
-                light = v / vmax > 0.6
-                ax.text(j, i, text, ha="center", va="center", fontsize=8,
-                        color="#000000" if light else "#ffffff")
+                ax.text(j, i, text, ha="center", va="center", fontsize=MIN_FONT + 2,
+                        color=text_colour_on(fill), gid=label_gid)
                 row.append(text)
         rows.append(row)
-    ax.set_xticks(range(len(dims)), [dimension_titles.get(d, d) for d in dims], rotation=25,
-                  ha="right")
+    ax.set_xlim(-0.5, len(dims) - 0.5)
+    ax.set_ylim(len(teams) - 0.5, -0.5)
+    ax.set_xticks(range(len(dims)),
+                  [textwrap.fill(dimension_titles.get(d, d), 16) for d in dims], rotation=0,
+                  ha="center")
     ax.set_yticks(range(len(teams)), teams)
-    ax.tick_params(labelsize=8, length=0)
+    ax.tick_params(labelsize=MIN_FONT, length=0)
+    ax.xaxis.tick_top()
     for side in ax.spines.values():
         side.set_visible(False)
+    image = matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap)
     bar = fig.colorbar(image, ax=ax, shrink=0.8)
-    bar.set_label("Score (0–100)" if by == "score" else "Agreement rwg(j)", fontsize=8)
+    bar.ax.tick_params(labelsize=MIN_FONT)
+    bar.set_label("Score (0–100)" if by == "score" else "Agreement rwg(j)", fontsize=MIN_FONT)
     if by != "score":
         bar.ax.axhline(AGREEMENT_LINE, color="#d55e00", linewidth=1.5)
     title = ("Team × dimension scores" if by == "score"
              else "Team × dimension agreement (rwg(j))")
     alt = (f"A grid of {len(teams)} teams by {len(dims)} dimensions; darker is lower. "
            f"{int(hidden.sum())} cells are hidden because the group is too small.")
-    chart_id = f"heatmap-{by}"
     return Chart(chart_id, title, alt, _svg(fig, chart_id, title, alt),
                  ["Team", *[dimension_titles.get(d, d) for d in dims]], rows)
 
 
 def group_agreement(analysis: dict, dimension: str) -> Chart:
-    """rwg(j) per reportable team for one dimension, against the .70 convention."""
+    """rwg(j) per reportable team for one dimension, against the .70 convention; teams below
+    it are hatched as well as coloured."""
     groups = analysis["dimensions"][dimension].get("groups", {})
     shown = [(g, v) for g, v in groups.items() if not v.get("suppressed")]
-    fig = _figure(6.5, 0.4 * max(len(shown), 1) + 1.2)
+    fig = _figure(6.5, 0.45 * max(len(shown), 1) + 1.5)
     ax = fig.add_subplot()
     names = [g for g, _ in shown]
     vals = [v.get("rwg_j") or 0 for _, v in shown]
-    ax.barh(range(len(shown)), vals, color=[OKABE_ITO[0] if v >= AGREEMENT_LINE else OKABE_ITO[5]
-                                             for v in vals], height=0.6)
+    ok_colour, low_colour = LINE_COLOURS[0], LINE_COLOURS[1]
+    for i, v in enumerate(vals):
+        agrees = v >= AGREEMENT_LINE
+        ax.barh(i, v, color=ok_colour if agrees else low_colour, height=0.6,
+                hatch=None if agrees else "//", edgecolor="#ffffff", linewidth=0)
     ax.axvline(AGREEMENT_LINE, color="#444444", linestyle="--", linewidth=1)
     ax.set_yticks(range(len(shown)), names)
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.set_xlabel("Within-team agreement rwg(j)")
-    ax.legend(handles=[Patch(color=OKABE_ITO[0], label="agrees (≥ .70)"),
-                       Patch(color=OKABE_ITO[5], label="below .70")],
-              fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=2)
+    ax.legend(handles=[Patch(facecolor=ok_colour, label="agrees (≥ .70)"),
+                       Patch(facecolor=low_colour, hatch="//", edgecolor="#ffffff",
+                             label="below .70")],
+              fontsize=MIN_FONT, frameon=False, loc="upper center",
+              bbox_to_anchor=(0.5, -0.3), ncol=2)
     _style(ax)
     title = f"Agreement within teams: {dimension.replace('_', ' ')}"
     low = [g for g, v in zip(names, vals, strict=True) if v < AGREEMENT_LINE]
@@ -263,20 +327,21 @@ def cluster_map(analysis: dict) -> Chart:
     """Cluster centroids on the first two principal components, sized by cluster size."""
     clusters = analysis.get("divergence", {}).get("clusters", {}) or {}
     found = clusters.get("clusters") or []
-    fig = _figure(6.5, 4.5)
+    fig = _figure(7, 5)
     ax = fig.add_subplot()
     rows = []
     for i, c in enumerate(found):
         x, y = (c.get("centroid_2d") or [0, 0])[:2]
-        ax.scatter([x], [y], s=200 + 2000 * (c.get("share") or 0), color=OKABE_ITO[i % 7],
-                   alpha=0.85, edgecolor="#222222")
-        label = textwrap.fill(f"{c['id']}: {c['label']}", 40)
-        ax.annotate(label, (x, y), xytext=(0, -14), textcoords="offset points", fontsize=7,
-                    ha="center", va="top")
+        ax.scatter([x], [y], s=200 + 2000 * (c.get("share") or 0),
+                   color=OKABE_ITO[i % 7], alpha=0.85, edgecolor=OUTLINE, linewidth=1.2,
+                   marker=MARKERS[i % len(MARKERS)])
+        label = textwrap.fill(f"{c['id']}: {c['label']}", 34)
+        ax.annotate(label, (x, y), xytext=(0, -16), textcoords="offset points",
+                    fontsize=MIN_FONT, ha="center", va="top")
         rows.append([c["id"], c["label"], c["size"], f"{(c.get('share') or 0) * 100:.0f}%"])
     if not found:
         ax.text(0.5, 0.5, "No distinct groups of respondents", ha="center", va="center",
-                transform=ax.transAxes)
+                transform=ax.transAxes, fontsize=MIN_FONT + 1)
     ax.margins(0.45)  # room for the circles and their labels inside the plot
     ax.axhline(0, color="#cccccc", linewidth=0.8)
     ax.axvline(0, color="#cccccc", linewidth=0.8)
@@ -292,19 +357,26 @@ def cluster_map(analysis: dict) -> Chart:
 
 def trend(cycles: list[tuple[str, dict[str, float | None]]],
           dimension_titles: dict[str, str]) -> Chart:
-    """Score per dimension across assessment cycles, oldest first."""
-    fig = _figure(7.5, 4)
+    """Score per dimension across assessment cycles, oldest first. Each line has its own
+    colour, marker and dash pattern, and is named in the legend in the same order."""
+    fig = _figure(7.5, 4.5)
     ax = fig.add_subplot()
     names = [name for name, _ in cycles]
     dims = list(dimension_titles)
     for i, d in enumerate(dims):
         values = [scores.get(d) for _, scores in cycles]
-        ax.plot(range(len(cycles)), [np.nan if v is None else v for v in values], marker="o",
-                color=OKABE_ITO[i % 7], label=dimension_titles[d])
-    ax.set_xticks(range(len(cycles)), [textwrap.fill(n, 22) for n in names], fontsize=8)
+        ax.plot(range(len(cycles)), [np.nan if v is None else v for v in values],
+                marker=MARKERS[i % len(MARKERS)], markersize=7,
+                linestyle=LINE_STYLES[i % len(LINE_STYLES)], linewidth=2,
+                color=LINE_COLOURS[i % len(LINE_COLOURS)], label=dimension_titles[d],
+                gid=f"trend-line-{i}")
+    ax.set_xticks(range(len(cycles)), [textwrap.fill(n, 22) for n in names])
+    ax.set_xlim(-0.3, len(cycles) - 0.7)
     ax.set_ylim(0, 100)
     ax.set_ylabel("Score (0–100)")
-    ax.legend(fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1, 0.5))
+    # Below the plot, so the chart fits a desktop page's column without scrolling.
+    ax.legend(fontsize=MIN_FONT, frameon=False, loc="upper center", ncol=2,
+              bbox_to_anchor=(0.5, -0.16), handlelength=3.5)
     _style(ax)
     title = "Scores per dimension across cycles"
     alt = f"Lines of each dimension's score over {len(cycles)} cycles."

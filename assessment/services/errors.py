@@ -14,6 +14,11 @@ class Conflict(ServiceError):
 
 
 class InvalidInput(ServiceError):
-    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+    """`fields` maps a field's id to its problem (one of `problems`), so a form can mark the
+    field a problem is about and link to it, not only list it."""
+
+    def __init__(self, message: str, problems: list[str] | None = None,
+                 fields: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.problems = problems or []
+        self.fields = fields or {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -143,8 +144,9 @@ def save_page(
     survey = _writable(session, token)
     if not 1 <= page <= survey.pages:
         raise NotFound("no such page")
-    on_page = {q.id for q in survey.questions(page)}
+    on_page = {q.id: q for q in survey.questions(page)}
     problems: list[str] = []
+    fields: dict[str, str] = {}
     values: dict[str, float | None] = {}
     for qid, raw in answers.items():
         if qid not in on_page:
@@ -153,14 +155,18 @@ def save_page(
         try:
             values[qid] = parse_value(raw, survey.bank)
         except ValueError:
-            problems.append(f"The answer to {qid} is not one of the options offered.")
+            # Named by its statement: the person never sees the question's id.
+            statement = textwrap.shorten(on_page[qid].text, 90, placeholder="…")
+            problems.append(f"The answer to “{statement}” is not one of the options offered.")
+            fields[qid] = problems[-1]
     # Control characters cannot be typed and PostgreSQL cannot store NUL: keep lines and tabs.
     comment = CONTROL_CHARS.sub("", comment or "").strip()
     if len(comment) > comment_max:
         problems.append(f"The comment is {len(comment)} characters; the limit is {comment_max}.")
+        fields["comment"] = problems[-1]
     if problems:
         session.rollback()
-        raise InvalidInput("Nothing was saved.", problems)
+        raise InvalidInput("Nothing was saved.", problems, fields)
 
     if survey.response is None:
         session.rollback()

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    has_request_context,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from .. import db
+from ..models import utcnow
 from ..services import api_tokens
 from ..services.errors import NotFound, ServiceError
 
@@ -61,3 +74,29 @@ def revoke(token_id: int):  # type: ignore[no-untyped-def]
     flash(f"The token “{token.name}” is revoked; programs using it can no longer read the API.",
           "info")
     return redirect(url_for("account.tokens"))
+
+
+def _session_timeout() -> dict | None:
+    """How long the session has left, for the page's warning before it ends (WCAG 2.2.1)."""
+    if (not has_request_context() or current_user is None
+            or not current_user.is_authenticated or "login_at" not in session):
+        return None  # reports rendered by the CLI have no session
+    idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
+    hours = current_app.config["SESSION_ABSOLUTE_HOURS"]
+    left = session["login_at"] + hours * 3600 - utcnow().timestamp()
+    return {"idle_seconds": int(idle), "idle_minutes": f"{idle / 60:g}",
+            "absolute_hours": hours, "absolute_seconds_left": max(int(left), 0)}
+
+
+@bp.app_context_processor
+def session_timeout_context() -> dict:
+    return {"session_timeout": _session_timeout()}
+
+
+@bp.route("/session", methods=["POST"])
+@login_required
+def extend_session():  # type: ignore[no-untyped-def]
+    """"Stay logged in": the request itself renews the idle timer (every request does); this
+    answers how long the session has left. A session past its limit never gets here: it is
+    logged out on the way in, and the page's script reads that as the end."""
+    return jsonify(_session_timeout())

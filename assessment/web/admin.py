@@ -27,7 +27,7 @@ from ..services import access, releases
 from ..services import assessments as svc
 from ..services import users as user_svc
 from ..services.banks import latest_banks
-from ..services.errors import InvalidInput, ServiceError
+from ..services.errors import Conflict, InvalidInput, ServiceError
 from .forms import AssessmentForm, InviteForm, RosterForm, ShareForm, StatusForm, UserForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -79,20 +79,26 @@ def new_assessment():  # type: ignore[no-untyped-def]
         previous = next((e for e in earlier if e.id == form.previous.data), None)
         closes_at = (datetime.combine(form.closes_on.data, time.max)
                      if form.closes_on.data else None)
+        names = {}
+        for what, f in (("team", form.teams), ("role", form.roles)):
+            try:
+                names[what] = svc.parse_names(f.data, what)
+            except InvalidInput as exc:  # shown at its field, and listed in the summary
+                f.errors.append(str(exc))
         try:
-            assessment = svc.create_assessment(
-                session, bank=bank, name=form.name.data,
-                teams=svc.parse_names(form.teams.data, "team"),
-                roles=svc.parse_names(form.roles.data, "role"),
-                min_group_size=form.min_group_size.data, anonymous=form.anonymous.data,
-                closes_at=closes_at, previous=previous,
-                interim_releases=form.interim_releases.data,
-            )
+            if len(names) == 2:
+                assessment = svc.create_assessment(
+                    session, bank=bank, name=form.name.data, teams=names["team"],
+                    roles=names["role"], min_group_size=form.min_group_size.data,
+                    anonymous=form.anonymous.data, closes_at=closes_at, previous=previous,
+                    interim_releases=form.interim_releases.data,
+                )
         except InvalidInput as exc:
             flash(str(exc), "error")
         else:
-            flash(f"Assessment “{assessment.name}” created as a draft.", "info")
-            return redirect(url_for("admin.assessment", assessment_id=assessment.id))
+            if len(names) == 2:
+                flash(f"Assessment “{assessment.name}” created as a draft.", "info")
+                return redirect(url_for("admin.assessment", assessment_id=assessment.id))
     return render_template("admin/new_assessment.html", form=form), (
         422 if form.errors or request.method == "POST" else 200)
 
@@ -214,7 +220,8 @@ def roster(assessment_id: int):  # type: ignore[no-untyped-def]
             max_rows=current_app.config["ROSTER_MAX_ROWS"])
     except InvalidInput as exc:
         db.session().rollback()
-        flash(str(exc), "error")
+        if not exc.problems:  # about the file as a whole: shown at its field
+            form.roster.errors.append(str(exc))
         return _render_assessment(a, roster_form=form, problems=exc.problems, code=422)
     except ServiceError as exc:
         flash(str(exc), "error")
@@ -232,6 +239,9 @@ def users():  # type: ignore[no-untyped-def]
         try:
             user_svc.create_user(session, form.email.data, form.password.data,
                                  UserRole(form.role.data))
+        except Conflict as exc:  # the email is taken: shown at the email field
+            form.email.errors.append(str(exc))
+            code = 409
         except ServiceError as exc:
             flash(str(exc), "error")
             code = 409

@@ -103,6 +103,7 @@ def page(token: str, number: int):  # type: ignore[no-untyped-def]
         abort(404)
     session = db.session()
     errors: list[str] = []
+    field_errors: dict[str, str] = {}
     if request.method == "POST":
         posted = {k[len(FIELD_PREFIX):]: v for k, v in request.form.items()
                   if k.startswith(FIELD_PREFIX)}
@@ -110,7 +111,7 @@ def page(token: str, number: int):  # type: ignore[no-untyped-def]
             _call(svc.save_page, token, number, posted, request.form.get("comment"),
                   comment_max=current_app.config["COMMENT_MAX_LENGTH"])
         except InvalidInput as exc:
-            errors = exc.problems
+            errors, field_errors = exc.problems, exc.fields
         else:
             nav = request.form.get("nav", "next")
             if nav == "back" and number > 1:
@@ -131,7 +132,9 @@ def page(token: str, number: int):  # type: ignore[no-untyped-def]
     return render_template(
         "survey/page.html", survey=survey, token=token, number=number,
         dimension=survey.dimension(number), questions=survey.questions(number),
-        answers=answers, comment=comment, errors=errors, prefix=FIELD_PREFIX,
+        answers=answers, comment=comment, errors=errors, field_errors=field_errors,
+        error_targets={message: field for field, message in field_errors.items()},
+        prefix=FIELD_PREFIX,
         comment_max=current_app.config["COMMENT_MAX_LENGTH"],
     ), (422 if errors else 200)
 

@@ -255,6 +255,15 @@ def check_readiness(page) -> None:  # type: ignore[no-untyped-def]
 def download_pdf(page, tmp_path: Path) -> bytes:  # type: ignore[no-untyped-def]
     link = page.locator("p.downloads").get_by_role("link", name="PDF", exact=True)
     assert link.is_visible()
+    # Every text the live region takes is announced: record them, and the visible seconds.
+    page.evaluate("""() => {
+        window.announced = []; window.counted = [];
+        const watch = (el, into) => new MutationObserver(() => {
+            const text = el.textContent.trim(); if (text) into.push(text);
+        }).observe(el, {childList: true, characterData: true, subtree: true});
+        watch(document.getElementById('download-status'), window.announced);
+        watch(document.getElementById('download-seconds'), window.counted);
+    }""")
     with page.expect_download(timeout=DOWNLOAD_TIMEOUT_MS) as info:
         link.click(timeout=DOWNLOAD_TIMEOUT_MS)
     download = info.value
@@ -265,6 +274,11 @@ def download_pdf(page, tmp_path: Path) -> bytes:  # type: ignore[no-untyped-def]
     # While it was being built the page said so (the link fetches it in the background).
     status = page.locator("#download-status")
     expect(status).to_contain_text("is ready", timeout=DOWNLOAD_TIMEOUT_MS)
+    # The start and the end only, however long it took; the seconds counted outside it.
+    announced = page.evaluate("window.announced")
+    assert announced == ["Preparing the PDF…", f"The PDF is ready: {download.suggested_filename}"]
+    assert page.locator("#download-seconds").get_attribute("aria-hidden") == "true"
+    assert page.locator("#download-status").get_attribute("role") == "status"
     return target.read_bytes()
 
 

@@ -1,8 +1,11 @@
 // A report that takes a while to build: fetch it in the background and say what is happening,
 // with the seconds counting, instead of leaving a link that seems to do nothing. Without
-// JavaScript the plain link still downloads the file.
+// JavaScript the plain link still downloads the file. The live region says only the start, the
+// end and a failure; the counting seconds are shown beside it, outside it, so a screen reader
+// is not interrupted every second.
 document.querySelectorAll("a[data-slow-download]").forEach(function (link) {
   var status = document.getElementById("download-status");
+  var seconds = document.getElementById("download-seconds");
   var what = link.getAttribute("data-slow-download");
   link.addEventListener("click", function (event) {
     if (!window.fetch || !window.URL || !URL.createObjectURL) return;
@@ -11,9 +14,10 @@ document.querySelectorAll("a[data-slow-download]").forEach(function (link) {
     link.setAttribute("aria-busy", "true");
     var started = Date.now();
     var say = function (text) { if (status) status.textContent = text; };
+    var count = function (text) { if (seconds) seconds.textContent = text; };
     say("Preparing the " + what + "…");
     var timer = setInterval(function () {
-      say("Preparing the " + what + "… " + Math.round((Date.now() - started) / 1000) + " s");
+      count(Math.round((Date.now() - started) / 1000) + " s");
     }, 1000);
     fetch(link.href, { credentials: "same-origin" })
       .then(function (response) {
@@ -40,6 +44,7 @@ document.querySelectorAll("a[data-slow-download]").forEach(function (link) {
       })
       .then(function () {
         clearInterval(timer);
+        count("");
         link.removeAttribute("aria-busy");
       });
   });
