@@ -32,7 +32,9 @@ from .conftest import LEAD_PASSWORD, Auth, make_assessment, make_tokens
 K = 5
 PAGES = ["", "dimensions", "heatmap", "heatmap?by=agreement", "divergence", "recommendations",
          "comments", "readiness"]
-CSRF_VALUE = re.compile(r'(name="csrf_token"[^>]*value=")[^"]+(")')
+# What differs between two page views whatever the data: the form token and the session's own
+# clock (the warning before the session ends).
+CSRF_VALUE = re.compile(r'((?:name="csrf_token"[^>]*value|data-csrf|data-absolute-left)=")[^"]+(")')
 
 
 def submit(app, aid: int, team: str, role: str, n: int = 1, seed: int = 0,  # type: ignore[no-untyped-def]
