@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from .. import repository
 from ..analysis import analyze
 from ..analysis.confidentiality import suppressed_keys
+from ..db import begin_write
 from ..models import AnalysisResult, Assessment, utcnow
 from .assessments import team_counts
 from .banks import bank_of
@@ -69,6 +70,7 @@ def _store(session: Session, assessment_id: int, mark: str, analysis: dict,
     """Store the analysis; returns its time, the same one later reads of the store give (the
     charts drawn from it are cached under that time)."""
     now = utcnow()
+    begin_write(session)
     row = session.get(AnalysisResult, assessment_id)
     if row is None:
         session.add(AnalysisResult(assessment_id=assessment_id, fingerprint=mark,

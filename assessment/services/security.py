@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..db import begin_write
 from ..models import RateLimit, User, utcnow
 
 
@@ -46,6 +47,7 @@ def record_failure(session: Session, limit: Limit, subject: str) -> None:
     key = _key(limit, subject)
     now = utcnow()
     for _attempt in range(2):
+        begin_write(session)
         row = session.scalar(sa.select(RateLimit).where(RateLimit.key == key).with_for_update()
                              .execution_options(populate_existing=True))
         if row is None:
@@ -68,6 +70,7 @@ def locked_until(user: User, now: datetime | None = None) -> datetime | None:
 
 def login_failed(session: Session, user: User) -> bool:
     """Count a wrong password; returns True if the account is now locked."""
+    begin_write(session)
     user.failed_logins = (user.failed_logins or 0) + 1
     locked = user.failed_logins >= LOCKOUT_AFTER
     if locked:
@@ -79,5 +82,6 @@ def login_failed(session: Session, user: User) -> bool:
 
 def login_succeeded(session: Session, user: User) -> None:
     if user.failed_logins or user.locked_until:
+        begin_write(session)
         user.failed_logins, user.locked_until = 0, None
         session.commit()

@@ -1,8 +1,9 @@
 """The respondent's side: find an invitation by token, save answers page by page, submit once.
 
-Every write first locks the invitation row (SELECT ... FOR UPDATE on PostgreSQL; SQLite's
-BEGIN IMMEDIATE serialises writers anyway), so a double-clicked submit, a replayed post or the same
-link used on two devices at once cannot produce two responses or change a submitted one.
+Every write first locks the invitation row (SELECT ... FOR UPDATE on PostgreSQL; on SQLite the
+write transaction's BEGIN IMMEDIATE, see `db.begin_write`, serialises writers), so a
+double-clicked submit, a replayed post or the same link used on two devices at once cannot
+produce two responses or change a submitted one.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..banks import Bank, Dimension, Question
+from ..db import begin_write
 from ..models import (
     Answer,
     Assessment,
@@ -88,6 +90,7 @@ def load(session: Session, token: str, *, lock: bool = False) -> Survey:
 
 
 def _writable(session: Session, token: str) -> Survey:
+    begin_write(session)
     survey = load(session, token, lock=True)
     if survey.submitted:
         raise AlreadySubmitted("This link has already been used to submit answers.")

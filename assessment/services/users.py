@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..db import begin_write
 from ..models import User, UserRole
 from .errors import Conflict, InvalidInput
 
@@ -17,6 +18,7 @@ def create_user(session: Session, email: str, password: str, role: UserRole) -> 
         raise InvalidInput(f"'{email}' is not an email address.")
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.")
+    begin_write(session)
     exists = session.scalar(sa.select(User.id).where(sa.func.lower(User.email) == email.lower()))
     if exists:
         raise Conflict(f"A user with the email {email} already exists.")

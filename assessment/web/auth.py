@@ -85,8 +85,12 @@ def home():  # type: ignore[no-untyped-def]
 
 def enforce_session_timeouts():  # type: ignore[no-untyped-def]
     """Log out a session idle for longer than SESSION_IDLE_MINUTES or older than
-    SESSION_ABSOLUTE_HOURS, checked on the server (the cookie's own expiry is the browser's)."""
-    if not current_user.is_authenticated or request.blueprint == "api":
+    SESSION_ABSOLUTE_HOURS, checked on the server (the cookie's own expiry is the browser's).
+
+    Probes and static files skip it: they need no user, and loading one is a database read."""
+    if request.blueprint in ("api", "health") or request.endpoint == "static":
+        return None
+    if not current_user.is_authenticated:
         return None
     now = utcnow().timestamp()
     idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"]).total_seconds()
