@@ -8,9 +8,6 @@ from flask import Flask, request
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
-from .. import db
-from ..models import User
-
 csrf = CSRFProtect()
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
@@ -26,17 +23,13 @@ CSP = (
 )
 
 
-@login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    return db.session().get(User, int(user_id)) if user_id.isdigit() else None
-
-
 def init_app(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
 
     from . import account, admin, api, auth, downloads, errors, health, results, survey
 
+    login_manager.user_loader(auth.load_user)
     app.register_blueprint(auth.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(admin.bp)
