@@ -78,7 +78,9 @@ def bank_of(version: BankVersion) -> Bank:
     changes, and a changed unused one gets a new hash)."""
     key = (version.id, version.content_hash)
     if key not in _parsed:
-        _parsed[key] = parse_bank(version.definition, f"bank #{version.id}")
+        # Stored banks passed the rules of their day: placeholder rules added since must not
+        # make their assessments' pages fail (bad placeholders are shown as written).
+        _parsed[key] = parse_bank(version.definition, f"bank #{version.id}", check_texts=False)
     return _parsed[key]
 
 
