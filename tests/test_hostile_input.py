@@ -1,5 +1,6 @@
-"""Text that people type into a bank is data, never code: placeholders in recommendation texts
-cannot reach the program's internals, make a page huge or fail it."""
+"""Text that people type into a bank or a team name is data, never code: placeholders in
+recommendation texts cannot reach the program's internals, make a page huge or fail it, and
+"$...$" in a name is not chart mathematics."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from assessment.models import (
 from assessment.services import assessments as svc
 from assessment.services.banks import bank_of, find_bank
 
-from .conftest import ROOT, Auth
+from .conftest import ROOT, Auth, make_assessment
 
 EVIL_TITLE = "{x.nope} and {n_respondents.__class__}"
 EVIL_TEXT = ("{x.__class__.__mro__} {n_respondents:>1000000000} {n_respondents!r} "
@@ -140,4 +141,33 @@ def test_nothing_a_bank_says_breaks_a_page(app, client, evil_assessment) -> None
     assert api.status_code == 200
     titles = [r["title"] for r in api.get_json()["results"]["recommendations"]]
     assert EVIL_TITLE in titles
+
+
+def test_names_are_text_not_chart_mathematics(app, client) -> None:  # type: ignore[no-untyped-def]
+    team, role = r"Ops $\undefinedmacro$", r"Staff $\frac{1}{$"
+    aid = make_assessment(app, teams=(team, "Sales"), roles=(role, "Manager"))
+    seed_submitted(app, aid, team, role, 6, seed=3)
+    seed_submitted(app, aid, "Sales", "Manager", 6, seed=4)
+    Auth(client).login()
+    for url in (f"/results/{aid}/", f"/results/{aid}/dimensions", f"/results/{aid}/heatmap",
+                f"/results/{aid}/heatmap?by=agreement", f"/results/{aid}/divergence",
+                f"/results/{aid}/download/html"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+    heatmap = client.get(f"/results/{aid}/heatmap").get_data(as_text=True)
+    svg = heatmap[heatmap.index("<svg"):heatmap.index("</svg>")]
+    assert r"$\undefinedmacro$" in svg  # the name is drawn as written
+
+
+def test_the_pdf_report_takes_names_as_text(app, client) -> None:  # type: ignore[no-untyped-def]
+    from .test_reports import needs_weasyprint
+
+    needs_weasyprint()
+    team = r"Ops $\undefinedmacro$"
+    aid = make_assessment(app, teams=(team, "Sales"))
+    seed_submitted(app, aid, team, "Staff", 6, seed=5)
+    seed_submitted(app, aid, "Sales", "Staff", 6, seed=6)
+    Auth(client).login()
+    response = client.get(f"/results/{aid}/download/pdf")
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
 
