@@ -348,3 +348,31 @@ def test_a_browser_that_logged_in_before_is_not_refused_for_its_address(app) -> 
                       path="/login")
     assert Auth(forged).login().status_code == 429
 
+
+HUGE = 10**20
+
+
+def test_huge_numbers_in_urls_are_a_plain_not_found(app, client, caplog) -> None:  # type: ignore[no-untyped-def]
+    """Larger than any id the database can hold: 404 (or the first page), never an overflow
+    with a traceback in the log."""
+    import logging
+
+    aid = make_assessment(app)
+    token = make_tokens(app, aid)[0]
+    Auth(client).login()
+    csrf = csrf_token(client, "/results/")
+    with caplog.at_level(logging.INFO):
+        for url in (f"/results/{HUGE}/", f"/results/{HUGE}/dimensions",
+                    f"/results/{HUGE}/download/csv", f"/admin/assessments/{HUGE}",
+                    f"/s/{token}/p/{HUGE}", f"/results/{-HUGE}/"):
+            assert client.get(url).status_code == 404, url
+        for url in (f"/results/{HUGE}/refresh", f"/admin/assessments/{HUGE}/status",
+                    f"/admin/assessments/{aid}/shares/{HUGE}/delete",
+                    f"/account/tokens/{HUGE}/revoke"):
+            assert client.post(url, data={"csrf_token": csrf}).status_code == 404, url
+        for url in (f"/results/?page={HUGE}", f"/admin/?page={HUGE}", f"/results/?page=-{HUGE}"):
+            response = client.get(url)
+            assert response.status_code == 200, url
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert not errors, [r.getMessage() for r in errors]
+

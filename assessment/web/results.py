@@ -36,6 +36,7 @@ PAGES = [
 ]
 
 
+MAX_PAGE = 1_000_000
 _charts: OrderedDict[tuple, charts.Chart] = OrderedDict()
 _charts_lock = threading.Lock()
 CHART_CACHE_SIZE = 256
@@ -61,11 +62,13 @@ def cached_chart(ctx: dict, name: str, draw: Callable[[], charts.Chart]) -> char
 @login_required
 def index():  # type: ignore[no-untyped-def]
     page = request.args.get("page", 1, type=int)
+    if not 1 <= page <= MAX_PAGE:  # an offset the database could not take: the first page
+        page = 1
     size = current_app.config["PAGE_SIZE"]
     rows = db.session().scalars(
-        access.visible_assessments(current_user).limit(size + 1).offset((max(page, 1) - 1) * size)
+        access.visible_assessments(current_user).limit(size + 1).offset((page - 1) * size)
     ).all()
-    return render_template("results/index.html", assessments=rows[:size], page=max(page, 1),
+    return render_template("results/index.html", assessments=rows[:size], page=page,
                            more=len(rows) > size)
 
 
