@@ -376,3 +376,42 @@ def test_huge_numbers_in_urls_are_a_plain_not_found(app, client, caplog) -> None
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
     assert not errors, [r.getMessage() for r in errors]
 
+
+def test_recomputing_is_limited_per_person(app) -> None:  # type: ignore[no-untyped-def]
+    aid = make_assessment(app)
+    admin, lead = app.test_client(), app.test_client()
+    Auth(admin).login()
+    Auth(lead).login("lead@example.org", LEAD_PASSWORD)
+    with app.app_context():
+        from assessment.models import Assessment
+        from assessment.services import access
+
+        access.share(db.session(), db.session().get(Assessment, aid), "lead@example.org")
+    token = csrf_token(admin, "/results/")
+    for _ in range(5):
+        assert admin.post(f"/results/{aid}/refresh", data={"csrf_token": token}).status_code == 302
+    limited = admin.post(f"/results/{aid}/refresh", data={"csrf_token": token})
+    assert limited.status_code == 429
+    assert "five times in the last ten minutes" in limited.get_data(as_text=True)
+    # Counted per person: someone else can still recompute.
+    assert lead.post(f"/results/{aid}/refresh",
+                     data={"csrf_token": csrf_token(lead, "/results/")}).status_code == 302
+
+
+def test_report_builds_are_limited_per_person(app) -> None:  # type: ignore[no-untyped-def]
+    aid = make_assessment(app)
+    admin = app.test_client()
+    Auth(admin).login()
+    for _ in range(10):
+        assert admin.get(f"/results/{aid}/download/csv").status_code in (200, 302)
+    limited = admin.get(f"/results/{aid}/download/pdf")
+    assert limited.status_code == 429
+    assert "ten reports in the last ten minutes" in limited.get_data(as_text=True)
+    with app.app_context():
+        from assessment.models import Assessment
+        from assessment.services import access
+
+        access.share(db.session(), db.session().get(Assessment, aid), "lead@example.org")
+    other = app.test_client()  # counted per person
+    Auth(other).login("lead@example.org", LEAD_PASSWORD)
+    assert other.get(f"/results/{aid}/download/csv").status_code in (200, 302)

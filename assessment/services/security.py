@@ -89,6 +89,15 @@ def record(session: Session, limit: Limit, subject: str) -> bool:
     return False
 
 
+def use(session: Session, limit: Limit, subject: str) -> bool:
+    """Count one use of something costly; False, with nothing counted, once `subject` has
+    reached the limit."""
+    if is_limited(session, limit, subject):
+        return False
+    record(session, limit, subject)
+    return True
+
+
 def clear(session: Session, limit: Limit, subject: str) -> None:
     key = _key(limit, subject)
     if session.get(RateLimit, key) is None:

@@ -17,10 +17,11 @@ from flask_login import current_user, login_required
 
 from .. import db
 from ..reporting import charts
-from ..services import access, cycles
+from ..services import access, cycles, security
 from ..services import results as results_svc
 from ..services.banks import bank_of
 from ..services.errors import NotFound
+from . import audit
 from .forms import StatusForm
 
 bp = Blueprint("results", __name__, url_prefix="/results")
@@ -183,6 +184,12 @@ def refresh(assessment_id: int):  # type: ignore[no-untyped-def]
         abort(404)
     if not StatusForm().validate_on_submit():
         abort(400)
+    if not security.use(session, security.RECOMPUTE_BY_USER, str(current_user.id)):
+        audit.event("recompute_limited", user_id=current_user.id)
+        message = ("You have recomputed analyses five times in the last ten minutes. The stored "
+                   "analysis already includes every submitted response; wait a few minutes "
+                   "before recomputing again.")
+        return render_template("errors/error.html", code=429, message=message), 429
     res = results_svc.results(session, assessment, refresh=True)
     flash(f"Recomputed in {res.seconds:.1f} s.", "info")
     return redirect(url_for("results.overview", assessment_id=assessment_id))
