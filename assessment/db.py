@@ -29,7 +29,9 @@ UPDATE), and `begin_write` does nothing.
 from __future__ import annotations
 
 import logging
+import os
 import re
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -56,9 +58,26 @@ def make_engine(url: str, *, sqlite_foreign_keys: bool = True, strict_writes: bo
         engine = sa.create_engine(
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
         )
+        _private_file(engine.url.database)
         _configure_sqlite(engine, foreign_keys=sqlite_foreign_keys, strict_writes=strict_writes)
         return engine
     return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _private_file(database: str | None) -> None:
+    """Create the SQLite file readable by its owner only (SQLite itself would create it 0644,
+    and gives the -wal and -shm files the database's own permissions), and tighten an existing
+    one: it holds every answer and password hash."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        for each in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            if each.exists() and each.stat().st_mode & 0o077:
+                each.chmod(0o600)
+    except OSError as exc:  # another owner's file, say: SQLite will report what matters
+        log.warning("could not make %s private: %s", path, exc)
 
 
 def _configure_sqlite(engine: sa.Engine, *, foreign_keys: bool, strict_writes: bool) -> None:

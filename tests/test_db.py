@@ -1,20 +1,23 @@
-"""The database layer: reads take no write lock, writes keep their lock-upgrade safety, and the
-health probes never wait for a writer."""
+"""The database layer: reads take no write lock, writes keep their lock-upgrade safety, the
+health probes never wait for a writer, and the SQLite files are private to their owner."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from assessment import db
+from assessment import create_app, db, migrations
 from assessment.models import Answer, RateLimit, User, utcnow
 from assessment.services import survey as survey_svc
 
-from .conftest import Auth, make_assessment, make_tokens
+from .conftest import Auth, _config, make_assessment, make_tokens
 from .test_survey import page_questions
 
 
@@ -129,3 +132,28 @@ def test_a_long_read_does_not_hold_up_a_respondents_save(app) -> None:  # type: 
     reader.join()
     assert elapsed < 3, elapsed
 
+
+def test_the_sqlite_database_and_its_wal_are_private(tmp_path: Path) -> None:
+    """Created 0600 even under a permissive umask (they hold every answer and password hash),
+    and an existing world-readable file is tightened."""
+    old = os.umask(0o022)
+    try:
+        path = tmp_path / "fresh.db"
+        url = f"sqlite:///{path}"
+        migrations.upgrade(url)
+        app = create_app(_config(url, tmp_path))
+        with app.app_context():
+            session = db.session()
+            session.add(RateLimit(key="x", window_start=utcnow(), count=1))
+            session.commit()
+            files = [path, Path(f"{path}-wal"), Path(f"{path}-shm")]
+            assert all(f.exists() for f in files)
+            for f in files:
+                assert stat.S_IMODE(f.stat().st_mode) == 0o600, (f.name, oct(f.stat().st_mode))
+        app.extensions["db_engine"].dispose()
+        path.chmod(0o644)
+        other = create_app(_config(url, tmp_path))
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        other.extensions["db_engine"].dispose()
+    finally:
+        os.umask(old)
