@@ -90,7 +90,9 @@ class BankVersion(Base):
     version: Mapped[int]
     title: Mapped[str] = mapped_column(sa.String(200))
     content_hash: Mapped[str] = mapped_column(sa.String(64))
-    definition: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    # Loaded only when a bank is parsed (once per process, see `services.banks.bank_of`), not
+    # with every assessment that joins its bank: every survey page loads one.
+    definition: Mapped[dict[str, Any]] = mapped_column(sa.JSON, deferred=True)
     source: Mapped[str | None] = mapped_column(sa.String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

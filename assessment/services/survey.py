@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ..banks import Bank, Dimension, Question
 from ..db import begin_write
@@ -68,7 +68,8 @@ class Survey:
 def _invitation(session: Session, token: str, *, lock: bool = False) -> Invitation:
     if not token or len(token) > 128:
         raise NotFound("unknown link")
-    stmt = sa.select(Invitation).where(Invitation.token_hash == hash_token(token))
+    stmt = (sa.select(Invitation).where(Invitation.token_hash == hash_token(token))
+            .options(joinedload(Invitation.assessment)))
     if lock:
         # populate_existing: the row may already be in the session from an earlier unlocked
         # read; what counts is its state once the lock is held.
