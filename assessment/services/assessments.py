@@ -112,9 +112,9 @@ def set_status(session: Session, assessment: Assessment, status: AssessmentStatu
     }
     if assessment.status == status:
         return
-    begin_write(session)
     if assessment.status not in allowed.get(status, set()):
         raise Conflict(f"An assessment that is {assessment.status} cannot become {status}.")
+    begin_write(session)
     assessment.status = status
     if status == AssessmentStatus.OPEN and assessment.closes_at and assessment.closes_at < utcnow():
         assessment.closes_at = None

@@ -20,6 +20,7 @@ def create_user(session: Session, email: str, password: str, role: UserRole) -> 
     begin_write(session)
     exists = session.scalar(sa.select(User.id).where(sa.func.lower(User.email) == email.lower()))
     if exists:
+        session.rollback()  # end the write transaction: the page is rendered without the lock
         raise Conflict(f"A user with the email {email} already exists.")
     user = User(email=email, role=role)
     user.set_password(password)
