@@ -68,12 +68,14 @@ class Survey:
 def _invitation(session: Session, token: str, *, lock: bool = False) -> Invitation:
     if not token or len(token) > 128:
         raise NotFound("unknown link")
-    stmt = (sa.select(Invitation).where(Invitation.token_hash == hash_token(token))
-            .options(joinedload(Invitation.assessment)))
+    stmt = sa.select(Invitation).where(Invitation.token_hash == hash_token(token))
     if lock:
         # populate_existing: the row may already be in the session from an earlier unlocked
-        # read; what counts is its state once the lock is held.
+        # read; what counts is its state once the lock is held. Only the invitation is locked
+        # (its assessment comes from the earlier read), so saves of one assessment never queue.
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    else:
+        stmt = stmt.options(joinedload(Invitation.assessment))
     invitation = session.scalar(stmt)
     if invitation is None:
         raise NotFound("unknown link")
