@@ -20,7 +20,7 @@ from .models import AssessmentStatus, UserRole
 from .services import assessments as svc
 from .services.banks import find_bank, register_bank_dir
 from .services.errors import InvalidInput, ServiceError
-from .services.users import create_user
+from .services.users import create_user, set_password
 
 bank_cli = AppGroup("bank", help="Validate and register question banks.")
 assessment_cli = AppGroup("assessment", help="Create, open, close and inspect assessments.")
@@ -33,8 +33,8 @@ def init_app(app: Flask) -> None:
     from .cli_report import report_command
 
     for command in (bank_cli, assessment_cli, db_cli, init_db_command, create_user_command,
-                    invite_command, demo_command, analyze_command, api_token_cli,
-                    report_command):
+                    set_password_command, invite_command, demo_command, analyze_command,
+                    api_token_cli, report_command):
         app.cli.add_command(command)
 
 
@@ -90,6 +90,23 @@ def create_user_command(email: str, role: str, password_stdin: bool) -> None:
     except ServiceError as exc:
         _fail(str(exc))
     click.echo(f"Created {user.role.value} {user.email}.")
+
+
+@click.command("set-password")
+@with_appcontext
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def set_password_command(email: str, password_stdin: bool) -> None:
+    """Give an account a new password; every session opened with the old one ends."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = set_password(db.session(), email, password)
+    except ServiceError as exc:
+        _fail(str(exc))
+    click.echo(f"New password set for {user.email}; their open sessions have ended.")
 
 
 @bank_cli.command("validate")

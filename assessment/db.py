@@ -1,25 +1,56 @@
 """The database: engine, one session per app context, and the SQLite settings that make it safe.
 
-SQLite is the default for a single machine. Every transaction starts with BEGIN IMMEDIATE, which
-takes the write lock up front: two transactions that both read and then write can otherwise
-deadlock on the lock upgrade, and one of them fails with "database is locked" whatever the busy
-timeout. WAL lets readers proceed while a writer holds that lock.
+SQLite is the default for a single machine. It has one writer at a time, and in WAL mode a
+transaction that has read and then tries to write fails at once with "database is locked" if
+another connection committed in between (its snapshot is stale), whatever the busy timeout. Taking
+the write lock for every transaction avoided that, but made every read wait for every write: a
+health probe or a dashboard held up every respondent's save.
+
+So a transaction is one of two kinds, chosen before its first statement:
+
+- a **read** (the default inside a web request): a deferred `BEGIN`, which takes no lock; WAL gives
+  it a consistent snapshot while writers carry on;
+- a **write**: `BEGIN IMMEDIATE`, which takes the write lock before the first read, so a read
+  followed by a write can never fail on the upgrade. Every service that writes calls
+  `begin_write(session)` before its first statement; that ends the request's read transaction, if
+  any, and starts a write one. Commands outside a request (`init-db`, `invite`, `demo`) and bare
+  engine connections write by default, as before.
+
+A flag on the transaction, rather than a second "writer" session, keeps one session (and one
+identity map) per request: the objects a view loaded stay usable after the switch. A write
+statement inside a read transaction is a bug (it may fail under load): with `strict_writes` (the
+test suite) it raises, so the tests find any write path that forgot to say so; otherwise it is
+logged.
+
+On PostgreSQL neither kind locks a table: the write paths lock the rows they change (SELECT ... FOR
+UPDATE), and `begin_write` does nothing.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import re
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+# Execution option (and connection info key): does this transaction write?
+WRITE = "assessment_write"
+WRITE_STATEMENT = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 log = logging.getLogger(__name__)
 
 
-def make_engine(url: str, *, sqlite_foreign_keys: bool = True, **kwargs: Any) -> sa.Engine:
+class WriteInReadTransaction(RuntimeError):
+    """A write statement ran in a transaction that was begun as a read (see the module's doc)."""
+
+
+def make_engine(url: str, *, sqlite_foreign_keys: bool = True, strict_writes: bool = False,
+                **kwargs: Any) -> sa.Engine:
     """An engine for the URL. Migrations pass `sqlite_foreign_keys=False`: SQLite alters a table
     by copying and dropping it, and with foreign keys on, dropping the old table would cascade
     deletes into every table that references it."""
@@ -27,12 +58,29 @@ def make_engine(url: str, *, sqlite_foreign_keys: bool = True, **kwargs: Any) ->
         engine = sa.create_engine(
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
         )
-        _configure_sqlite(engine, foreign_keys=sqlite_foreign_keys)
+        _private_file(engine.url.database)
+        _configure_sqlite(engine, foreign_keys=sqlite_foreign_keys, strict_writes=strict_writes)
         return engine
     return sa.create_engine(url, pool_pre_ping=True, **kwargs)
 
 
-def _configure_sqlite(engine: sa.Engine, *, foreign_keys: bool) -> None:
+def _private_file(database: str | None) -> None:
+    """Create the SQLite file readable by its owner only (SQLite itself would create it 0644,
+    and gives the -wal and -shm files the database's own permissions), and tighten an existing
+    one: it holds every answer and password hash."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        for each in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            if each.exists() and each.stat().st_mode & 0o077:
+                each.chmod(0o600)
+    except OSError as exc:  # another owner's file, say: SQLite will report what matters
+        log.warning("could not make %s private: %s", path, exc)
+
+
+def _configure_sqlite(engine: sa.Engine, *, foreign_keys: bool, strict_writes: bool) -> None:
     @sa.event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin.
@@ -46,13 +94,45 @@ def _configure_sqlite(engine: sa.Engine, *, foreign_keys: bool) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def on_begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        write = connection.get_execution_options().get(WRITE, True)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        connection.info[WRITE] = write
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def on_execute(connection: sa.Connection, _cursor: Any, statement: str, *_args: Any) -> None:
+        if connection.info.get(WRITE, True) or not WRITE_STATEMENT.match(statement):
+            return
+        message = (f"{statement.split(None, 1)[0]} in a read transaction: call "
+                   "db.begin_write(session) before the first statement of a write")
+        if strict_writes:
+            raise WriteInReadTransaction(message)
+        log.warning(message)
+
+
+def begin_write(session: Session) -> None:
+    """Make the session's transaction a write transaction (see the module's doc). Call it before
+    the first statement of anything that writes; it is a no-op in a write transaction and on
+    PostgreSQL. A read transaction in progress is committed first (it has nothing to commit;
+    with `expire_on_commit=False` the objects it loaded stay usable), so what the write relies
+    on must be read again after this call, under the lock (the survey locks its invitation)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    if session.in_transaction():
+        if session.connection().info.get(WRITE, True):
+            return
+        session.commit()
+    session.connection(execution_options={WRITE: True})
 
 
 def init_app(app: Flask) -> None:
-    engine = make_engine(app.config["DATABASE_URL"])
+    engine = make_engine(app.config["DATABASE_URL"], strict_writes=app.testing)
     app.extensions["db_engine"] = engine
+    # The same engine and pool, beginning read transactions.
+    app.extensions["db_read_engine"] = engine.execution_options(**{WRITE: False})
+    # Sessions of web requests begin read transactions; commands' sessions write (see above).
     app.extensions["db_sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
+    app.extensions["db_read_sessionmaker"] = sessionmaker(
+        app.extensions["db_read_engine"], expire_on_commit=False)
     app.teardown_appcontext(_close_session)
 
 
@@ -60,10 +140,16 @@ def engine() -> sa.Engine:
     return current_app.extensions["db_engine"]
 
 
+def read_engine() -> sa.Engine:
+    return current_app.extensions["db_read_engine"]
+
+
 def session() -> Session:
-    """The session of the current app context, opened on first use."""
+    """The session of the current app context, opened on first use: reading by default in a web
+    request, writing by default in a command."""
     if "db_session" not in g:
-        g.db_session = current_app.extensions["db_sessionmaker"]()
+        maker = "db_read_sessionmaker" if has_request_context() else "db_sessionmaker"
+        g.db_session = current_app.extensions[maker]()
     return g.db_session
 
 

@@ -62,11 +62,14 @@ class User(UserMixin, Base):
     password_hash: Mapped[str] = mapped_column(sa.String(256))
     role: Mapped[UserRole] = mapped_column(_enum(UserRole, "user_role"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
-    locked_until: Mapped[datetime | None]
+    # Stored in each session at login and compared on every request: raising it ends every
+    # session of the user (logout, a new password, a lockout), copies of the cookie included.
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     def set_password(self, password: str) -> None:
+        """A new password ends the sessions opened with the old one."""
         self.password_hash = generate_password_hash(password)
+        self.session_version = (self.session_version or 0) + 1
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
@@ -87,7 +90,9 @@ class BankVersion(Base):
     version: Mapped[int]
     title: Mapped[str] = mapped_column(sa.String(200))
     content_hash: Mapped[str] = mapped_column(sa.String(64))
-    definition: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    # Loaded only when a bank is parsed (once per process, see `services.banks.bank_of`), not
+    # with every assessment that joins its bank: every survey page loads one.
+    definition: Mapped[dict[str, Any]] = mapped_column(sa.JSON, deferred=True)
     source: Mapped[str | None] = mapped_column(sa.String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

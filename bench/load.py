@@ -578,16 +578,20 @@ def main() -> int:
 
         log(f"baseline: {args.respondents} x {per_respondent} single-insert requests, "
             f"{args.concurrency} at a time")
+        # The machine may be shared: the load average says how comparable two runs are.
+        load = {"before_baseline": os.getloadavg()[0]}
         base = run_phase("baseline", args.respondents, args.concurrency,
                          lambda _i: client.baseline(per_respondent))
 
         log(f"survey: {args.respondents} respondents, {args.concurrency} at a time, "
             f"fault: {args.fault}")
+        load["before_survey"] = os.getloadavg()[0]
         faults = Faults(args.fault, server, args.respondents)
         faults.start()
         survey = run_phase("survey", args.respondents, args.concurrency,
                            lambda i: client.respondent(tokens[i], pages, seed=i),
                            progress=faults.progress)
+        load["after_survey"] = os.getloadavg()[0]
         faults.stop()
         faults.join(timeout=30)
         ready_after = server.wait_ready(60)
@@ -620,6 +624,8 @@ def main() -> int:
             "submit_p95": pct(submit_lat, 95) * 1000 / b["p95_ms"],
             "save_p95": pct(save_lat, 95) * 1000 / b["p95_ms"],
         }
+        print("load average (1 min): before the baseline {before_baseline:.1f}, before the survey "
+              "{before_survey:.1f}, after it {after_survey:.1f}".format(**load))
         print(f"respondents/s    {len(finished) / survey.wall:.2f} "
               f"({len(finished)} finished in {survey.wall:.1f} s; "
               f"{retried} needed a retry; {len(gave_up)} gave up)")
@@ -659,6 +665,7 @@ def main() -> int:
                 "respondents_per_s": round(len(finished) / survey.wall, 2),
                 "submit_p95_ms": round(pct(submit_lat, 95) * 1000, 1),
                 "ratios": {k: round(v, 3) for k, v in ratios.items()},
+                "load_average": {k: round(v, 2) for k, v in load.items()},
                 "faults": faults.events, "server_errors": dict(errors),
                 "checks": [{"ok": ok, "text": t} for ok, t in checks],
             }, indent=2))

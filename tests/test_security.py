@@ -5,31 +5,116 @@ whole URL map, objects addressed by id included)."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 
 from assessment import db
-from assessment.models import User
+from assessment.models import RateLimit, User, utcnow
 
 from .conftest import ADMIN_PASSWORD, LEAD_PASSWORD, Auth, csrf_token, make_assessment, make_tokens
 
 
-def test_an_account_locks_after_five_wrong_passwords(app, client) -> None:  # type: ignore[no-untyped-def]
-    auth = Auth(client)
-    for _ in range(4):
-        assert auth.login(password="wrong-password-x").status_code == 401
-    fifth = auth.login(password="wrong-password-x")
-    assert "locked for 15 minutes" in fifth.get_data(as_text=True)
-    # Even the right password is refused while locked, with a clear message.
-    locked = auth.login()
-    assert locked.status_code == 429 and "locked" in locked.get_data(as_text=True)
+def _client(app, address: str):  # type: ignore[no-untyped-def]
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def _flash(response) -> str:  # type: ignore[no-untyped-def]
+    """The page's message, which must not tell a known account from an unknown one."""
+    match = re.search(r'<p class="flash[^"]*"[^>]*>(.*?)</p>', response.get_data(as_text=True),
+                      re.S)
+    return match.group(1).strip() if match else ""
+
+
+def test_five_wrong_passwords_pause_that_account_from_that_address(app) -> None:  # type: ignore[no-untyped-def]
+    guesser = Auth(_client(app, "10.0.0.9"))
+    for _ in range(5):
+        assert guesser.login(password="wrong-password-x").status_code == 401
+    # Even the right password is refused there now, with the message every failure gets.
+    refused = guesser.login()
+    assert refused.status_code == 401 and "wait 15 minutes" in _flash(refused)
+    # The admin, anywhere else, is not locked out by someone else's guessing.
+    assert Auth(_client(app, "10.0.0.1")).login().status_code == 302
+    # ...and the pause ends after 15 minutes.
     with app.app_context():
-        user = db.session().scalar(sa.select(User).where(User.email == "admin@example.org"))
-        user.locked_until = None
-        db.session().commit()
-    assert auth.login().status_code == 302
+        session = db.session()
+        session.execute(sa.update(RateLimit).where(RateLimit.key.like("lockout:%"))
+                        .values(window_start=utcnow() - timedelta(minutes=16)))
+        session.commit()
+    assert guesser.login().status_code == 302
+
+
+def test_known_and_unknown_accounts_get_the_same_answers(app) -> None:  # type: ignore[no-untyped-def]
+    """Wrong password, unknown account and paused logins: same status, same message."""
+    known, unknown = Auth(_client(app, "10.0.1.1")), Auth(_client(app, "10.0.1.2"))
+    for attempt in range(7):
+        a = known.login(password=f"wrong-password-{attempt}")
+        b = unknown.login(email="nobody@example.org", password=f"wrong-password-{attempt}")
+        assert (a.status_code, _flash(a)) == (b.status_code, _flash(b)), attempt
+        assert a.status_code == 401 and "not right" in _flash(a)
+
+
+def test_a_wrong_password_takes_as_long_as_an_unknown_account(app) -> None:  # type: ignore[no-untyped-def]
+    """An unknown account used to answer ~28 times faster (no password was hashed)."""
+    import statistics
+    import time
+
+    def median(email: str, address: str) -> float:
+        auth = Auth(_client(app, address))
+        times = []
+        for i in range(4):  # below the pause, so every attempt checks a password
+            started = time.perf_counter()
+            auth.login(email=email, password=f"wrong-password-{i}")
+            times.append(time.perf_counter() - started)
+        return statistics.median(times)
+
+    median("warm-up@example.org", "10.0.2.9")  # the first unknown email makes the dummy hash
+    known = median("admin@example.org", "10.0.2.1")
+    unknown = median("nobody@example.org", "10.0.2.2")
+    assert max(known, unknown) / min(known, unknown) < 3, (known, unknown)
+
+
+def test_logout_ends_every_copy_of_the_session(app, client) -> None:  # type: ignore[no-untyped-def]
+    Auth(client).login()
+    stolen = client.get_cookie("assessment_session").value
+    elsewhere = app.test_client()  # the same person on another device
+    Auth(elsewhere).login()
+    assert elsewhere.get("/admin/").status_code == 200
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/admin/")})
+    replay = _client(app, "203.0.113.7")
+    replay.set_cookie("assessment_session", stolen)
+    refused = replay.get("/admin/")
+    assert refused.status_code == 302 and "/login" in refused.headers["Location"]
+    assert elsewhere.get("/admin/").status_code == 302
+    assert Auth(client).login().status_code == 302  # logging in again works
+
+
+def test_a_new_password_ends_open_sessions(app, client, runner) -> None:  # type: ignore[no-untyped-def]
+    Auth(client).login()
+    assert client.get("/admin/").status_code == 200
+    result = runner.invoke(args=["set-password", "admin@example.org", "--password-stdin"],
+                           input="a-brand-new-password\n")
+    assert result.exit_code == 0, result.output
+    assert client.get("/admin/").status_code == 302
+    assert Auth(client).login(password="a-brand-new-password").status_code == 302
+    short = runner.invoke(args=["set-password", "admin@example.org", "--password-stdin"],
+                          input="short\n")
+    assert short.exit_code == 1 and "12 characters" in short.output
+
+
+def test_a_lockout_ends_open_sessions(app, client) -> None:  # type: ignore[no-untyped-def]
+    """Someone guessing may have the password: the sessions already open end (the owner logs
+    in again, from anywhere but the guesser's address)."""
+    Auth(client).login()
+    guesser = Auth(_client(app, "10.0.3.9"))
+    for _ in range(5):
+        guesser.login(password="wrong-password-x")
+    assert client.get("/admin/").status_code == 302
+    assert Auth(client).login().status_code == 302
 
 
 def test_many_failed_logins_from_one_address_are_limited(app, client) -> None:  # type: ignore[no-untyped-def]
@@ -78,7 +163,8 @@ def test_login_rotates_the_session_and_sets_safe_cookies(app, client) -> None:  
     with client.session_transaction() as s:
         s["planted"] = "by an attacker"
     response = Auth(client).login()
-    cookie = response.headers["Set-Cookie"]
+    cookie = next(c for c in response.headers.getlist("Set-Cookie")
+                  if c.startswith("assessment_session="))
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     with client.session_transaction() as s:
         assert "planted" not in s
@@ -225,3 +311,107 @@ def test_access_logs_never_carry_a_respondents_token(app, caplog) -> None:  # ty
     with caplog.at_level(logging.INFO, logger="werkzeug"):
         logging.getLogger("werkzeug").info('127.0.0.1 - - "GET /s/%s/p/1 HTTP/1.1" 200 -', token)
     assert token not in caplog.text and "/s/<token>/p/1" in caplog.text
+
+
+def test_a_valid_api_token_works_from_an_address_limited_for_bad_ones(app) -> None:  # type: ignore[no-untyped-def]
+    """As promised: only invalid tokens are counted and refused."""
+    from assessment.services import api_tokens
+
+    with app.app_context():
+        session = db.session()
+        lead = session.scalar(sa.select(User).where(User.email == "lead@example.org"))
+        clear = api_tokens.create(session, lead, "dashboard")[1]
+    client = _client(app, "10.0.4.1")
+    for i in range(30):
+        client.get("/api/v1/assessments", headers={"Authorization": f"Bearer aat_guess{i}"})
+    assert client.get("/api/v1/assessments",
+                      headers={"Authorization": "Bearer aat_again"}).status_code == 429
+    valid = client.get("/api/v1/assessments", headers={"Authorization": f"Bearer {clear}"})
+    assert valid.status_code == 200 and "assessments" in valid.get_json()
+
+
+def test_a_browser_that_logged_in_before_is_not_refused_for_its_address(app) -> None:  # type: ignore[no-untyped-def]
+    """Someone behind the same office address guesses until the address is limited: a new
+    browser there is refused, but one that has logged in to the account before still logs in
+    with the right password (and its own wrong passwords pause only itself)."""
+    colleague = _client(app, "198.51.100.7")
+    Auth(colleague).login()
+    colleague.post("/logout", data={"csrf_token": csrf_token(colleague, "/admin/")})
+    guesser = Auth(_client(app, "198.51.100.7"))
+    for i in range(20):
+        guesser.login(email=f"nobody{i}@example.org", password="whatever-password")
+    assert guesser.login().status_code == 429  # a new browser, even with the right password
+    assert Auth(colleague).login().status_code == 302
+    # A cookie that was not signed by the service counts for nothing.
+    forged = _client(app, "198.51.100.7")
+    forged.set_cookie("assessment_device", "eyJ1IjoxLCJkIjoiMDAwMCJ9.forged.signature",
+                      path="/login")
+    assert Auth(forged).login().status_code == 429
+
+
+HUGE = 10**20
+
+
+def test_huge_numbers_in_urls_are_a_plain_not_found(app, client, caplog) -> None:  # type: ignore[no-untyped-def]
+    """Larger than any id the database can hold: 404 (or the first page), never an overflow
+    with a traceback in the log."""
+    import logging
+
+    aid = make_assessment(app)
+    token = make_tokens(app, aid)[0]
+    Auth(client).login()
+    csrf = csrf_token(client, "/results/")
+    with caplog.at_level(logging.INFO):
+        for url in (f"/results/{HUGE}/", f"/results/{HUGE}/dimensions",
+                    f"/results/{HUGE}/download/csv", f"/admin/assessments/{HUGE}",
+                    f"/s/{token}/p/{HUGE}", f"/results/{-HUGE}/"):
+            assert client.get(url).status_code == 404, url
+        for url in (f"/results/{HUGE}/refresh", f"/admin/assessments/{HUGE}/status",
+                    f"/admin/assessments/{aid}/shares/{HUGE}/delete",
+                    f"/account/tokens/{HUGE}/revoke"):
+            assert client.post(url, data={"csrf_token": csrf}).status_code == 404, url
+        for url in (f"/results/?page={HUGE}", f"/admin/?page={HUGE}", f"/results/?page=-{HUGE}"):
+            response = client.get(url)
+            assert response.status_code == 200, url
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert not errors, [r.getMessage() for r in errors]
+
+
+def test_recomputing_is_limited_per_person(app) -> None:  # type: ignore[no-untyped-def]
+    aid = make_assessment(app)
+    admin, lead = app.test_client(), app.test_client()
+    Auth(admin).login()
+    Auth(lead).login("lead@example.org", LEAD_PASSWORD)
+    with app.app_context():
+        from assessment.models import Assessment
+        from assessment.services import access
+
+        access.share(db.session(), db.session().get(Assessment, aid), "lead@example.org")
+    token = csrf_token(admin, "/results/")
+    for _ in range(5):
+        assert admin.post(f"/results/{aid}/refresh", data={"csrf_token": token}).status_code == 302
+    limited = admin.post(f"/results/{aid}/refresh", data={"csrf_token": token})
+    assert limited.status_code == 429
+    assert "five times in the last ten minutes" in limited.get_data(as_text=True)
+    # Counted per person: someone else can still recompute.
+    assert lead.post(f"/results/{aid}/refresh",
+                     data={"csrf_token": csrf_token(lead, "/results/")}).status_code == 302
+
+
+def test_report_builds_are_limited_per_person(app) -> None:  # type: ignore[no-untyped-def]
+    aid = make_assessment(app)
+    admin = app.test_client()
+    Auth(admin).login()
+    for _ in range(10):
+        assert admin.get(f"/results/{aid}/download/csv").status_code in (200, 302)
+    limited = admin.get(f"/results/{aid}/download/pdf")
+    assert limited.status_code == 429
+    assert "ten reports in the last ten minutes" in limited.get_data(as_text=True)
+    with app.app_context():
+        from assessment.models import Assessment
+        from assessment.services import access
+
+        access.share(db.session(), db.session().get(Assessment, aid), "lead@example.org")
+    other = app.test_client()  # counted per person
+    Auth(other).login("lead@example.org", LEAD_PASSWORD)
+    assert other.get(f"/results/{aid}/download/csv").status_code in (200, 302)

@@ -11,11 +11,11 @@ requirement is true, and fails with "insufficient data" when it is unknown.
 from __future__ import annotations
 
 import operator
-import string
 from collections.abc import Callable
 from typing import Any
 
 from assessment.banks import Bank
+from assessment.banks.texts import fill as fill_placeholders
 
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,
@@ -91,30 +91,6 @@ def evaluate(condition: dict, facts: Facts, star: str | None) -> tuple[bool | No
     return holds, (distance if holds else -distance), [leaf]
 
 
-class _Text(string.Formatter):
-    """Fills `{fact:.0f}` placeholders; an unknown fact reads "n/a" instead of failing."""
-
-    def format_field(self, value: Any, format_spec: str) -> str:
-        if value is None:
-            return "n/a"
-        try:
-            return super().format_field(value, format_spec)
-        except (TypeError, ValueError):
-            return str(value)
-
-
-def _fill(text: str, values: dict[str, Any]) -> str:
-    try:
-        return _Text().vformat(text, (), _Defaulting(values))
-    except (KeyError, IndexError, ValueError):
-        return text
-
-
-class _Defaulting(dict):
-    def __missing__(self, key: str) -> None:
-        return None
-
-
 def _targets(condition: dict, bank: Bank) -> list[str | None]:
     """The dimensions a rule is evaluated for: each for "*", else the first one it names, else
     None (a rule on global facts only)."""
@@ -146,8 +122,8 @@ def recommend(bank: Bank, facts: Facts,
                 values["dimension_title"] = bank.dimension(target).title
             fired.append((PRIORITY_ORDER.get(rule.priority, 1), -margin, order, {
                 "id": rule.id,
-                "title": _fill(rule.title, values),
-                "text": _fill(rule.text, values),
+                "title": fill_placeholders(rule.title, values),
+                "text": fill_placeholders(rule.text, values),
                 "priority": rule.priority,
                 "dimension": target,
                 "strength": margin,

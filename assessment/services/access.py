@@ -11,6 +11,7 @@ import logging
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..db import begin_write
 from ..models import Assessment, AssessmentShare, User, UserRole
 from .errors import InvalidInput, NotFound
 
@@ -36,6 +37,7 @@ def readable_assessment(session: Session, user: User, assessment_id: int) -> Ass
 
 
 def share(session: Session, assessment: Assessment, lead_email: str) -> User:
+    begin_write(session)
     lead = session.scalar(
         sa.select(User).where(sa.func.lower(User.email) == lead_email.strip().lower()))
     if lead is None:
@@ -49,5 +51,6 @@ def share(session: Session, assessment: Assessment, lead_email: str) -> User:
 
 
 def unshare(session: Session, assessment: Assessment, user_id: int) -> None:
+    begin_write(session)
     assessment.leads = [u for u in assessment.leads if u.id != user_id]
     session.commit()

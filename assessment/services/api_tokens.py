@@ -15,6 +15,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..db import begin_write
 from ..models import ApiToken, User, utcnow
 from .assessments import hash_token
 from .errors import InvalidInput, NotFound
@@ -35,6 +36,7 @@ def create(session: Session, user: User, name: str) -> tuple[ApiToken, str]:
     if not name or len(name) > NAME_MAX:
         raise InvalidInput(f"Give the token a name of at most {NAME_MAX} characters.")
     clear = PREFIX + secrets.token_urlsafe(32)
+    begin_write(session)
     token = ApiToken(user_id=user.id, name=name, token_hash=hash_token(clear))
     session.add(token)
     session.commit()
@@ -54,6 +56,7 @@ def revoke(session: Session, token_id: int, *, actor: User | None = None) -> Api
     `actor` is the person asking: only the owner or an admin may revoke, and anyone else gets
     the same "not found" as for an unknown id. `None` is the command line, whose operator
     already has the database."""
+    begin_write(session)
     token = session.get(ApiToken, token_id)
     if token is None or (actor is not None and not actor.is_admin
                          and token.user_id != actor.id):
@@ -74,6 +77,7 @@ def authenticate(session: Session, clear: str) -> User | None:
         return None
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+        begin_write(session)
         token.last_used_at = now
         session.commit()
     return token.user

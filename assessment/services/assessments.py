@@ -13,6 +13,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..db import begin_write
 from ..models import (
     Assessment,
     AssessmentStatus,
@@ -89,6 +90,7 @@ def create_assessment(
         raise InvalidInput(
             f"A next cycle must use the same question bank as the previous one "
             f"('{previous.bank.bank_id}').")
+    begin_write(session)
     assessment = Assessment(
         name=name,
         bank=bank,
@@ -114,6 +116,7 @@ def set_status(session: Session, assessment: Assessment, status: AssessmentStatu
         return
     if assessment.status not in allowed.get(status, set()):
         raise Conflict(f"An assessment that is {assessment.status} cannot become {status}.")
+    begin_write(session)
     assessment.status = status
     if status == AssessmentStatus.OPEN and assessment.closes_at and assessment.closes_at < utcnow():
         assessment.closes_at = None
@@ -152,6 +155,7 @@ def generate_invitations(
         raise Conflict("The assessment is closed; reopen it before issuing links.")
     team_row = _lookup(assessment.teams, team, "team")
     role_row = _lookup(assessment.roles, role, "role")
+    begin_write(session)
     links = []
     for _ in range(count):
         token, digest = new_token()
@@ -186,6 +190,7 @@ def import_roster(
         raise InvalidInput("The first row must be the header: email,team,role")
     teams = {t.name.casefold(): t for t in assessment.teams}
     roles = {r.name.casefold(): r for r in assessment.roles}
+    begin_write(session)  # from the check of existing emails to the insert
     existing = set(
         session.scalars(
             sa.select(sa.func.lower(Invitation.email)).where(

@@ -44,6 +44,7 @@ from .. import repository
 from ..analysis import analyze
 from ..analysis.confidentiality import suppressed_keys
 from ..analysis.publish import rounded
+from ..db import begin_write
 from ..models import Assessment, AssessmentStatus, Invitation, Release, Response, Team, utcnow
 from .assessments import set_status
 from .banks import bank_of
@@ -131,6 +132,7 @@ def _refusal(assessment: Assessment, found: Waiting) -> str:
 def _claim(session: Session, assessment: Assessment, ids: list[int],
            reason: str) -> int | None:
     """Claim a batch in one short transaction; None if another worker claimed first."""
+    begin_write(session)
     seq = (session.scalar(sa.select(sa.func.max(Release.seq)).where(
         Release.assessment_id == assessment.id)) or 0) + 1
     row = Release(assessment_id=assessment.id, seq=seq, reason=reason, n_respondents=0,
@@ -190,6 +192,7 @@ def _compute(session: Session, assessment: Assessment, release_id: int) -> Relea
     rates = _rates(assessment, team_sizes, invited, hidden["groups"])
     shown_comments = _comments(assessment, comments, team_sizes, hidden["groups"])
     seconds = time.perf_counter() - started
+    begin_write(session)
     row = session.get(Release, release_id, populate_existing=True)
     assert row is not None
     if row.n_respondents == 0:  # not completed by another worker meanwhile

@@ -1,8 +1,9 @@
 """The respondent's side: find an invitation by token, save answers page by page, submit once.
 
-Every write first locks the invitation row (SELECT ... FOR UPDATE on PostgreSQL; SQLite's
-BEGIN IMMEDIATE serialises writers anyway), so a double-clicked submit, a replayed post or the same
-link used on two devices at once cannot produce two responses or change a submitted one.
+Every write first locks the invitation row (SELECT ... FOR UPDATE on PostgreSQL; on SQLite the
+write transaction's BEGIN IMMEDIATE, see `db.begin_write`, serialises writers), so a
+double-clicked submit, a replayed post or the same link used on two devices at once cannot
+produce two responses or change a submitted one.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ..banks import Bank, Dimension, Question
+from ..db import begin_write
 from ..models import (
     Answer,
     Assessment,
@@ -72,8 +74,11 @@ def _invitation(session: Session, token: str, *, lock: bool = False) -> Invitati
     stmt = sa.select(Invitation).where(Invitation.token_hash == hash_token(token))
     if lock:
         # populate_existing: the row may already be in the session from an earlier unlocked
-        # read; what counts is its state once the lock is held.
+        # read; what counts is its state once the lock is held. Only the invitation is locked
+        # (its assessment comes from the earlier read), so saves of one assessment never queue.
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    else:
+        stmt = stmt.options(joinedload(Invitation.assessment))
     invitation = session.scalar(stmt)
     if invitation is None:
         raise NotFound("unknown link")
@@ -91,6 +96,7 @@ def load(session: Session, token: str, *, lock: bool = False) -> Survey:
 
 
 def _writable(session: Session, token: str) -> Survey:
+    begin_write(session)
     survey = load(session, token, lock=True)
     if survey.submitted:
         raise AlreadySubmitted("This link has already been used to submit answers.")

@@ -7,9 +7,7 @@ import os
 from flask import Flask, request
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
-
-from .. import db
-from ..models import User
+from werkzeug.routing import IntegerConverter
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -26,17 +24,23 @@ CSP = (
 )
 
 
-@login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    return db.session().get(User, int(user_id)) if user_id.isdigit() else None
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every route: ids are 32-bit in the schema, so a larger number in a URL is
+    an unknown page (404), not an integer the database cannot take (a 500 and a traceback)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):  # type: ignore[no-untyped-def]
+        super().__init__(map, fixed_digits, min, max, signed)
 
 
 def init_app(app: Flask) -> None:
+    # Before any blueprint: a rule takes its converters when it is added.
+    app.url_map.converters["int"] = IdConverter
     csrf.init_app(app)
     login_manager.init_app(app)
 
     from . import account, admin, api, auth, downloads, errors, health, results, survey
 
+    login_manager.user_loader(auth.load_user)
     app.register_blueprint(auth.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(admin.bp)

@@ -77,13 +77,14 @@ def authenticate() -> Response | None:
         return error_response(401, MESSAGES[401])
     session = db.session()
     address = request.remote_addr or "unknown"
-    if security.is_limited(session, security.API_BY_ADDRESS, address):
-        audit.event("api_rate_limited")
-        return error_response(429, "Too many invalid API tokens from your address; wait ten "
-                                   "minutes and try again.")
+    # A valid token is never limited: only invalid ones are counted and refused.
     user = api_tokens.authenticate(session, token)
     if user is None:
-        security.record_failure(session, security.API_BY_ADDRESS, address)
+        if security.is_limited(session, security.API_BY_ADDRESS, address):
+            audit.event("api_rate_limited")
+            return error_response(429, "Too many invalid API tokens from your address; wait "
+                                       "ten minutes and try again.")
+        security.record(session, security.API_BY_ADDRESS, address)
         audit.event("api_token_refused")
         return error_response(
             401, "The API token is not valid or has been revoked.",

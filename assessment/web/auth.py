@@ -1,12 +1,12 @@
-"""Logging in and out: hashed passwords, lockout, a rate limit per address, and sessions that
-expire after idleness and after an absolute lifetime."""
+"""Logging in and out: the login form over `security.login`, the "known device" cookie, real
+logout, and sessions that expire after idleness and after an absolute lifetime."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     current_app,
@@ -18,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required, login_user, logout_user
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from .. import db
 from ..models import User, utcnow
@@ -27,6 +28,30 @@ from .forms import LoginForm
 
 bp = Blueprint("auth", __name__)
 
+SESSION_VERSION = "sv"
+DEVICE_COOKIE = "assessment_device"
+DEVICE_LIFETIME = timedelta(days=90)
+REFUSED = ("The email or password is not right, or there were too many wrong attempts: after "
+           "five, logins to that account from here wait 15 minutes.")
+LIMITED = ("Too many failed logins from your network. Wait ten minutes and try again; a browser "
+           "that has logged in to your account before is not affected.")
+
+
+def _devices() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="known-device")
+
+
+def _device() -> security.Device | None:
+    """The signed "known device" cookie of this browser, if it has one that is still valid."""
+    raw = request.cookies.get(DEVICE_COOKIE)
+    if not raw:
+        return None
+    try:
+        data: Any = _devices().loads(raw, max_age=int(DEVICE_LIFETIME.total_seconds()))
+        return security.Device(int(data["u"]), str(data["d"]))
+    except (BadSignature, KeyError, TypeError, ValueError):
+        return None
+
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():  # type: ignore[no-untyped-def]
@@ -35,42 +60,44 @@ def login():  # type: ignore[no-untyped-def]
     form = LoginForm()
     if not form.validate_on_submit():
         return render_template("auth/login.html", form=form)
-    dbs = db.session()
-    address = request.remote_addr or "unknown"
-    if security.is_limited(dbs, security.LOGIN_BY_ADDRESS, address):
-        audit.event("login_rate_limited")
-        flash("Too many failed logins from your network. Wait ten minutes and try again.",
-              "error")
+    device = _device()
+    result = security.login(db.session(), form.email.data, form.password.data,
+                            address=request.remote_addr or "unknown", device=device)
+    if result.limited:
+        audit.event("login_rate_limited", user_id=result.user_id)
+        flash(LIMITED, "error")
         return render_template("auth/login.html", form=form), 429
-    user = dbs.scalar(
-        sa.select(User).where(sa.func.lower(User.email) == form.email.data.strip().lower()))
-    if user is not None and security.locked_until(user):
-        audit.event("login_locked", user_id=user.id)
-        flash("This account is locked for 15 minutes after repeated failed logins. "
-              "Try again later, or ask an admin.", "error")
-        return render_template("auth/login.html", form=form), 429
-    if user is None or not user.check_password(form.password.data):
-        security.record_failure(dbs, security.LOGIN_BY_ADDRESS, address)
-        locked = security.login_failed(dbs, user) if user is not None else False
-        audit.event("login_failed", user_id=user.id if user else None, locked=locked)
-        flash("This account is now locked for 15 minutes after repeated failed logins."
-              if locked else "The email or password is not right.", "error")
+    if result.user is None:
+        audit.event("login_locked" if result.locked else "login_failed",
+                    user_id=result.user_id)
+        flash(REFUSED, "error")
         return render_template("auth/login.html", form=form), 401
-    security.login_succeeded(dbs, user)
+    user = result.user
     session.clear()  # a fresh session on login, so a planted session id is useless
     login_user(user)
     session.permanent = True
     now = utcnow().timestamp()
     session["login_at"] = session["seen_at"] = now
+    session[SESSION_VERSION] = user.session_version
     target = request.args.get("next", "")
     if not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
         target = url_for("admin.index")
-    return redirect(target)
+    response = redirect(target)
+    same = device is not None and device.user_id == user.id
+    cookie = _devices().dumps(
+        {"u": user.id, "d": device.id if same and device else security.Device.new_id()})
+    response.set_cookie(DEVICE_COOKIE, cookie, max_age=int(DEVICE_LIFETIME.total_seconds()),
+                        path=url_for("auth.login"), httponly=True, samesite="Strict",
+                        secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return response
 
 
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():  # type: ignore[no-untyped-def]
+    """Ends every session of the person, not only this cookie: a copy of it taken earlier (from
+    a shared computer, a proxy log) is refused from now on."""
+    security.end_sessions(db.session(), current_user)
     logout_user()
     session.clear()
     flash("You have logged out.", "info")
@@ -83,10 +110,24 @@ def home():  # type: ignore[no-untyped-def]
                     else url_for("auth.login"))
 
 
+def load_user(user_id: str) -> User | None:
+    """The user of a session, if the session is still theirs: one whose version no longer
+    matches was ended by a logout, a new password or a lockout."""
+    user = db.session().get(User, int(user_id)) if user_id.isdigit() else None
+    if user is not None and session.get(SESSION_VERSION) != user.session_version:
+        audit.event("session_ended", user_id=user.id)
+        return None
+    return user
+
+
 def enforce_session_timeouts():  # type: ignore[no-untyped-def]
     """Log out a session idle for longer than SESSION_IDLE_MINUTES or older than
-    SESSION_ABSOLUTE_HOURS, checked on the server (the cookie's own expiry is the browser's)."""
-    if not current_user.is_authenticated or request.blueprint == "api":
+    SESSION_ABSOLUTE_HOURS, checked on the server (the cookie's own expiry is the browser's).
+
+    Probes and static files skip it: they need no user, and loading one is a database read."""
+    if request.blueprint in ("api", "health") or request.endpoint == "static":
+        return None
+    if not current_user.is_authenticated:
         return None
     now = utcnow().timestamp()
     idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"]).total_seconds()

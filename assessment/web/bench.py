@@ -20,6 +20,7 @@ bp = Blueprint("bench", __name__, url_prefix="/_bench")
 @bp.route("/insert", methods=["POST"])
 def insert():  # type: ignore[no-untyped-def]
     session = db.session()
+    db.begin_write(session)
     session.add(RateLimit(key=f"bench:{secrets.token_hex(16)}", window_start=utcnow(), count=1))
     session.commit()
     return jsonify(status="ok")

@@ -11,9 +11,10 @@ from flask_login import current_user, login_required
 from .. import db
 from ..models import utcnow
 from ..reporting.reports import FORMATS, ReportError, filename, mimetype
-from ..services import access
+from ..services import access, security
 from ..services.errors import Conflict, NotFound
 from ..services.reports import build_report, report_context
+from . import audit
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,11 @@ def download(assessment_id: int, fmt: str):  # type: ignore[no-untyped-def]
         assessment = access.readable_assessment(session, current_user, assessment_id)
     except NotFound:
         abort(404)
+    if not security.use(session, security.REPORT_BY_USER, str(current_user.id)):
+        audit.event("report_limited", user_id=current_user.id)
+        message = ("You have asked for ten reports in the last ten minutes, and each takes the "
+                   "server up to 20 seconds to build. Wait a few minutes and try again.")
+        return render_template("errors/error.html", code=429, message=message), 429
     try:
         data = build_report(report_context(session, assessment, current_user), fmt)
     except Conflict as exc:

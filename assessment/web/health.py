@@ -1,5 +1,9 @@
 """Probes for a load balancer or orchestrator: /healthz (the process answers) and /readyz (the
-database is reachable and its schema is at the newest migration)."""
+database is reachable and its schema is at the newest migration).
+
+Probes do no session work (no user is loaded, see `auth.enforce_session_timeouts`) and /readyz
+reads through one connection in a read transaction, so a probe never waits for a write and
+never makes one wait, however often it is called."""
 
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ def healthz():  # type: ignore[no-untyped-def]
 @bp.route("/readyz")
 def readyz():  # type: ignore[no-untyped-def]
     try:
-        current = migrations.current_revision(db.engine())
+        current = migrations.current_revision(db.read_engine())
     except Exception:  # noqa: BLE001 - any failure to reach the database means "not ready"
         log.exception("readiness check: database unreachable")
         return jsonify(status="unavailable", reason="database unreachable"), 503

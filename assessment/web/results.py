@@ -18,10 +18,11 @@ from flask_login import current_user, login_required
 
 from .. import db
 from ..reporting import charts
-from ..services import access, cycles, releases
+from ..services import access, cycles, releases, security
 from ..services import results as results_svc
 from ..services.banks import bank_of
 from ..services.errors import Conflict, NotFound
+from . import audit
 from .forms import StatusForm
 
 bp = Blueprint("results", __name__, url_prefix="/results")
@@ -37,6 +38,7 @@ PAGES = [
 ]
 
 
+MAX_PAGE = 1_000_000
 _charts: OrderedDict[tuple, charts.Chart] = OrderedDict()
 _charts_lock = threading.Lock()
 CHART_CACHE_SIZE = 256
@@ -63,11 +65,13 @@ def cached_chart(ctx: dict, name: str, draw: Callable[[], charts.Chart]) -> char
 @login_required
 def index():  # type: ignore[no-untyped-def]
     page = request.args.get("page", 1, type=int)
+    if not 1 <= page <= MAX_PAGE:  # an offset the database could not take: the first page
+        page = 1
     size = current_app.config["PAGE_SIZE"]
     rows = db.session().scalars(
-        access.visible_assessments(current_user).limit(size + 1).offset((max(page, 1) - 1) * size)
+        access.visible_assessments(current_user).limit(size + 1).offset((page - 1) * size)
     ).all()
-    return render_template("results/index.html", assessments=rows[:size], page=max(page, 1),
+    return render_template("results/index.html", assessments=rows[:size], page=page,
                            more=len(rows) > size)
 
 
@@ -185,6 +189,11 @@ def release(assessment_id: int):  # type: ignore[no-untyped-def]
         abort(403)
     if not StatusForm().validate_on_submit():
         abort(400)
+    if not security.use(session, security.RECOMPUTE_BY_USER, str(current_user.id)):
+        audit.event("release_limited", user_id=current_user.id)
+        message = ("You have asked for a release five times in the last ten minutes; wait a few "
+                   "minutes before asking again.")
+        return render_template("errors/error.html", code=429, message=message), 429
     try:
         made = releases.release(session, assessment, "manual")
     except Conflict as exc:

@@ -40,7 +40,7 @@ def _load(token: str) -> svc.Survey:
         if security.is_limited(session, security.LINK_BY_ADDRESS, address):
             audit.event("link_rate_limited")
             abort(429)
-        security.record_failure(session, security.LINK_BY_ADDRESS, address)
+        security.record(session, security.LINK_BY_ADDRESS, address)
         audit.event("unknown_link")
         abort(404)
 
