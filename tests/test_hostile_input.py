@@ -24,7 +24,7 @@ from assessment.models import (
 from assessment.services import assessments as svc
 from assessment.services.banks import bank_of, find_bank
 
-from .conftest import ROOT, Auth, make_assessment
+from .conftest import ROOT, Auth, make_assessment, release
 
 EVIL_TITLE = "{x.nope} and {n_respondents.__class__}"
 EVIL_TEXT = ("{x.__class__.__mro__} {n_respondents:>1000000000} {n_respondents!r} "
@@ -114,6 +114,7 @@ def evil_assessment(app) -> int:  # type: ignore[no-untyped-def]
                                     roles=["Staff"]).id
     seed_submitted(app, aid, "Sales", "Staff", 6, seed=1)
     seed_submitted(app, aid, "Ops", "Staff", 6, seed=2)
+    release(app, aid)
     return aid
 
 
@@ -148,6 +149,7 @@ def test_names_are_text_not_chart_mathematics(app, client) -> None:  # type: ign
     aid = make_assessment(app, teams=(team, "Sales"), roles=(role, "Manager"))
     seed_submitted(app, aid, team, role, 6, seed=3)
     seed_submitted(app, aid, "Sales", "Manager", 6, seed=4)
+    release(app, aid)
     Auth(client).login()
     for url in (f"/results/{aid}/", f"/results/{aid}/dimensions", f"/results/{aid}/heatmap",
                 f"/results/{aid}/heatmap?by=agreement", f"/results/{aid}/divergence",
@@ -167,6 +169,7 @@ def test_the_pdf_report_takes_names_as_text(app, client) -> None:  # type: ignor
     aid = make_assessment(app, teams=(team, "Sales"))
     seed_submitted(app, aid, team, "Staff", 6, seed=5)
     seed_submitted(app, aid, "Sales", "Staff", 6, seed=6)
+    release(app, aid)
     Auth(client).login()
     response = client.get(f"/results/{aid}/download/pdf")
     assert response.status_code == 200 and response.data.startswith(b"%PDF")
