@@ -27,6 +27,7 @@ LENS_NAMES = {"architecture": "Architecture (the platform carries it)",
               "operating_model": "Operating model (it is defined and agreed)"}
 SUPPRESSED_COLOUR = "#e6e6e6"
 AGREEMENT_LINE = 0.70
+UNRELIABLE_MARK = "†"  # beside a team whose own mean has reliability below .70
 
 
 @dataclass
@@ -169,11 +170,13 @@ def item_distribution(analysis: dict, dimension: str, questions: dict[str, str],
 
 
 def heatmap(analysis: dict, dimension_titles: dict[str, str], *, by: str = "score") -> Chart:
-    """Team x dimension, coloured by mean score (0-100) or by agreement (rwg(j), 0-1)."""
+    """Team x dimension, coloured by mean score (0-100) or by agreement (mean item rwg, 0-1);
+    a team whose own mean is unreliable is marked in the cell."""
     dims = list(analysis["dimensions"])
     teams = sorted({g for d in dims for g in analysis["dimensions"][d].get("groups", {})})
     values = np.full((len(teams), len(dims)), np.nan)
     hidden = np.zeros_like(values, dtype=bool)
+    unreliable = np.zeros_like(values, dtype=bool)
     for j, d in enumerate(dims):
         for i, t in enumerate(teams):
             cell = analysis["dimensions"][d].get("groups", {}).get(t)
@@ -183,6 +186,7 @@ def heatmap(analysis: dict, dimension_titles: dict[str, str], *, by: str = "scor
                 hidden[i, j] = True
             elif cell.get(by) is not None:
                 values[i, j] = cell[by]
+            unreliable[i, j] = cell.get("reliable") is False
     vmax = 100 if by == "score" else 1
     fig = _figure(1.3 * len(dims) + 2.8, 0.5 * len(teams) + 1.6)
     ax = fig.add_subplot()
@@ -203,6 +207,8 @@ def heatmap(analysis: dict, dimension_titles: dict[str, str], *, by: str = "scor
             else:
                 v = values[i, j]
                 text = f"{v:.0f}" if by == "score" else f"{v:.2f}"
+                if unreliable[i, j]:
+                    text += UNRELIABLE_MARK
                 light = v / vmax > 0.6
                 ax.text(j, i, text, ha="center", va="center", fontsize=8,
                         color="#000000" if light else "#ffffff")
@@ -215,48 +221,56 @@ def heatmap(analysis: dict, dimension_titles: dict[str, str], *, by: str = "scor
     for side in ax.spines.values():
         side.set_visible(False)
     bar = fig.colorbar(image, ax=ax, shrink=0.8)
-    bar.set_label("Score (0–100)" if by == "score" else "Agreement rwg(j)", fontsize=8)
+    bar.set_label("Score (0–100)" if by == "score" else "Agreement: mean item rwg", fontsize=8)
     if by != "score":
         bar.ax.axhline(AGREEMENT_LINE, color="#d55e00", linewidth=1.5)
     title = ("Team × dimension scores" if by == "score"
-             else "Team × dimension agreement (rwg(j))")
+             else "Team × dimension agreement (mean item rwg)")
     alt = (f"A grid of {len(teams)} teams by {len(dims)} dimensions; darker is lower. "
-           f"{int(hidden.sum())} cells are hidden because the group is too small.")
+           f"{int(hidden.sum())} cells are hidden because the group is too small. "
+           f"{int(unreliable.sum())} cells marked {UNRELIABLE_MARK}: the team's own mean is "
+           "unreliable (below .70).")
     chart_id = f"heatmap-{by}"
     return Chart(chart_id, title, alt, _svg(fig, chart_id, title, alt),
                  ["Team", *[dimension_titles.get(d, d) for d in dims]], rows)
 
 
 def group_agreement(analysis: dict, dimension: str) -> Chart:
-    """rwg(j) per reportable team for one dimension, against the .70 convention."""
+    """Agreement (mean item rwg) per reportable team for one dimension, against the .70
+    convention; a team counts as agreeing only when its rwg(j) also beats random answering."""
     groups = analysis["dimensions"][dimension].get("groups", {})
     shown = [(g, v) for g, v in groups.items() if not v.get("suppressed")]
     fig = _figure(6.5, 0.4 * max(len(shown), 1) + 1.2)
     ax = fig.add_subplot()
     names = [g for g, _ in shown]
-    vals = [v.get("rwg_j") or 0 for _, v in shown]
-    ax.barh(range(len(shown)), vals, color=[OKABE_ITO[0] if v >= AGREEMENT_LINE else OKABE_ITO[5]
-                                             for v in vals], height=0.6)
+    vals = [max(v.get("rwg_mean") or 0, 0) for _, v in shown]
+    agrees = [bool(v.get("agrees")) for _, v in shown]
+    ax.barh(range(len(shown)), vals, color=[OKABE_ITO[0] if a else OKABE_ITO[5] for a in agrees],
+            height=0.6)
     ax.axvline(AGREEMENT_LINE, color="#444444", linestyle="--", linewidth=1)
     ax.set_yticks(range(len(shown)), names)
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
-    ax.set_xlabel("Within-team agreement rwg(j)")
-    ax.legend(handles=[Patch(color=OKABE_ITO[0], label="agrees (≥ .70)"),
-                       Patch(color=OKABE_ITO[5], label="below .70")],
+    ax.set_xlabel("Within-team agreement: mean item rwg")
+    ax.legend(handles=[Patch(color=OKABE_ITO[0], label="agrees (≥ .70, beyond chance)"),
+                       Patch(color=OKABE_ITO[5], label="does not")],
               fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=2)
     _style(ax)
     title = f"Agreement within teams: {dimension.replace('_', ' ')}"
-    low = [g for g, v in zip(names, vals, strict=True) if v < AGREEMENT_LINE]
+    low = [g for g, a in zip(names, agrees, strict=True) if not a]
     alt = ("Bars of within-team agreement with a dashed line at .70. "
-           + (f"Below .70: {', '.join(low)}." if low else "Every shown team agrees."))
+           + (f"Not agreeing: {', '.join(low)}." if low else "Every shown team agrees."))
     chart_id = f"agreement-{dimension}"
-    rows = [[g, _fmt(v.get("rwg_j"), 2), _fmt(v.get("ad_m"), 2), v.get("n")] for g, v in shown]
+    rows = [[g, _fmt(v.get("rwg_mean"), 2), _fmt(v.get("rwg_j"), 2), _fmt(v.get("rwg_j_chance"), 2),
+             _fmt(v.get("ad_m"), 2), _fmt(v.get("reliability"), 2)
+             + (f" {UNRELIABLE_MARK}" if v.get("reliable") is False else ""), v.get("n")]
+            for g, v in shown]
     hidden = len(groups) - len(shown)
     if hidden:
-        rows.append([f"{hidden} team(s) too small to show", "suppressed", "suppressed", "–"])
+        rows.append([f"{hidden} team(s) too small to show", *["suppressed"] * 5, "–"])
     return Chart(chart_id, title, alt, _svg(fig, chart_id, title, alt),
-                 ["Team", "rwg(j)", "AD(M)", "n"], rows)
+                 ["Team", "Mean item rwg", "rwg(j)", "rwg(j) by chance (95%)", "AD(M)",
+                  "Reliability of the mean", "n"], rows)
 
 
 def cluster_map(analysis: dict) -> Chart:
