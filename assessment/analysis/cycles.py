@@ -41,10 +41,10 @@ def _welch(prev: dict, cur: dict, scale_range: float) -> dict | None:
 
 
 def compare_cycles(previous: dict, current: dict) -> dict:
-    """`{"test", "alpha", "effect_size", "dimensions": {DIM: {...}}, "teams": {TEAM: {DIM: {...}}}}`;
-    each entry holds previous and current score (0-100), change in points, Welch p-value,
-    significance and Cohen's d with the pooled SD. Dimensions or teams missing or suppressed in
-    either cycle are left out."""
+    """`{"test", "alpha", "effect_size", "dimensions": {DIM: {...}},
+    "teams": {TEAM: {DIM: {...}}}}`; each entry holds previous and current score (0-100),
+    change in points, Welch p-value, significance and Cohen's d with the pooled SD. Dimensions or
+    teams missing or suppressed in either cycle are left out."""
     scale = current.get("scale") or {"min": 1, "max": 5}
     scale_range = float(scale["max"] - scale["min"]) or 1.0
     dims: dict[str, dict] = {}
