@@ -388,6 +388,7 @@ class AnalysisRun:
                 "consensus_skewed": consensus_skewed,
                 "teams_shown": int(shown.sum()),
                 "teams_beyond_chance": sum(beyond),
+                "teams_without_agreement": self.teams_without_agreement[d.id],
                 "teams_agree": sum(1 for c in group_cells.values() if c.get("agrees")),
                 "teams_reliable": sum(1 for c in group_cells.values() if c.get("reliable")),
                 # Teams that AD(M) and rwg read differently, for the page to explain.
