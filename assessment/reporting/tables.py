@@ -408,8 +408,9 @@ def method_notes(ctx: dict) -> list[tuple[str, str]]:
                   f"team mean, averaged over a dimension’s items; smaller is more agreement, "
                   f"and up to c/6 = {options}/6 = {options / 6:.2f} reads as agreement. AD(M) "
                   "measures the spread on the answer scale itself, without a null, and does not "
-                  "grow with the number of items; where it reads a team differently from rwg, "
-                  "the team sits near one of the two cut-offs."),
+                  "grow with the number of items. Its cut-off is the more lenient: it matches an "
+                  "rwg of about .45 (answers spread normally) to .55 (evenly), so the pages say "
+                  "where the two read a team differently."),
         ("ICC(1), ICC(2)", "From a one-way ANOVA of respondent scores by team, over the shown "
                            "teams only (Bliese 2000): ICC(1) = (MSB − MSW) / (MSB + (k − 1) MSW) "
                            "with k = N/G the mean team size (as multilevel’s ICC1; the n0 of "
