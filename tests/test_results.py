@@ -220,6 +220,10 @@ def test_each_team_shows_its_own_reliability(app, client, runner, auth) -> None:
     assert cells[0] == f"{ownership['score']:.0f}†" and cells[3] == f"{handoffs['score']:.0f}"
     dimensions = client.get(f"/results/{aid}/dimensions").get_data(as_text=True)
     assert "Reliability of the mean" in dimensions and "rwg(j) by chance (95%)" in dimensions
+    # Teams agreeing moderately pass AD(M)'s c/6 and not rwg's .70: the page says so and why.
+    differ = r["dimensions"]["ownership"]["readings_differ"]
+    assert "Sales" in differ
+    assert f"AD(M) and rwg read {', '.join(differ)} differently" in dimensions
 
 
 def test_cycle_comparison_on_the_overview(app, client, runner, auth) -> None:  # type: ignore[no-untyped-def]
