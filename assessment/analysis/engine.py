@@ -73,8 +73,8 @@ def analyze(
     and role as strings, on the same index. Cells below `min_group_size` respondents are
     suppressed everywhere. `response_rate` (0-1) is passed to the rules as a fact when known.
     Returns a JSON-ready dict (plain ints, floats, strings, None) with the keys `bank`,
-    `n_respondents`, `min_group_size`, `overall`, `dimensions`, `items`, `divergence`,
-    `recommendations`, `readiness`.
+    `n_respondents`, `min_group_size`, `overall`, `agreement` (the nulls, cut-offs and error
+    rates used), `dimensions`, `items`, `divergence`, `recommendations`, `readiness`.
     """
     if min_group_size < 1:
         raise ValueError("min_group_size must be at least 1")
@@ -214,7 +214,7 @@ class AnalysisRun:
         item_rwg = rwg(self.item_moments, self.null_var)
         skewed = (None if self.skewed_var is None
                   else rwg(self.item_moments, self.skewed_var))
-        self.item_rwg = item_rwg
+        self.item_rwg, self.item_rwg_skewed = item_rwg, skewed
         self.item_ad = ad_m(scored, groups, self.item_moments)
         self.item_icc = icc(self.item_moments.shown(self.item_hidden))
         self.item_rwg_shown = item_rwg.where(~self.item_hidden)
@@ -325,9 +325,9 @@ class AnalysisRun:
             # rwg over shown teams: the same figures the item rows show, so they cannot disagree.
             dim_agreement = item_agreement(self.item_rwg, qids)
             consensus = self.item_rwg_shown[qids].mean(axis=0).mean()
-            consensus_skewed = (None if self.skewed_var is None else
-                                rwg(self.item_moments, self.skewed_var)[qids]
-                                .where(~self.item_hidden[qids]).mean(axis=0).mean())
+            consensus_skewed = (None if self.item_rwg_skewed is None else
+                                self.item_rwg_skewed[qids].where(~self.item_hidden[qids])
+                                .mean(axis=0).mean())
             dim_ad = self.item_ad[qids].mean(axis=1)
             counts = self.item_moments.count[qids]
             answered_items = (counts >= 2).sum(axis=1)
