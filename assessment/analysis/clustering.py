@@ -290,16 +290,25 @@ def _correlation(z: np.ndarray) -> np.ndarray:
 
 def _cleaned(correlation: np.ndarray, n: int) -> np.ndarray:
     """The correlation matrix with its sampling noise removed (Laloux et al. 1999): eigenvalues
-    below the largest one pure noise would give (Marchenko-Pastur, (1 + sqrt(p/n))^2) are replaced
-    by their mean. Without this a reference population built on the sample's correlations carries
-    their noise, its own samples add noise again, and the data look more structured than one
-    population of themselves."""
+    no larger than pure noise would give are replaced by their mean. Without this a reference
+    population built on the sample's correlations carries their noise, its own samples add noise
+    again, and the data look more structured than one population of themselves. The noise edge is
+    Marchenko-Pastur's sigma2 (1 + sqrt(p/n))^2 with sigma2 the mean of the eigenvalues taken as
+    noise (found by iterating): with a strong general factor the rest of the spectrum sits well
+    below 1, and an edge at 1 would wipe out real minor factors."""
     p = len(correlation)
-    values, vectors = np.linalg.eigh(correlation)
-    noise = values < (1.0 + np.sqrt(p / n)) ** 2
-    if noise.sum() > 1:
+    values, vectors = np.linalg.eigh(correlation)  # ascending
+    signal = 0
+    while True:
+        noise = values[:p - signal]
+        edge = noise.mean() * (1.0 + np.sqrt(p / n)) ** 2
+        found = int((values > edge).sum())
+        if found == signal or found >= p - 1:
+            break
+        signal = found
+    if p - signal > 1:
         values = values.copy()
-        values[noise] = values[noise].mean()
+        values[:p - signal] = values[:p - signal].mean()
     return _nearest_correlation((vectors * values) @ vectors.T)
 
 

@@ -57,6 +57,17 @@ def test_one_skewed_population_has_no_camps(items, floor):
     assert k_at_seeds_and_orders(answers) == [1, 1, 1, 1]
 
 
+def test_real_answers_of_one_population_have_no_camps():
+    # Bliese's bhr2000: 5,400 soldiers' answers on 11 items in two correlated scales (a general
+    # factor, minor factors, blanks, answers piled at one end).
+    from .conftest import real_data
+
+    bhr = real_data("bhr2000")
+    items = ["AF06", "AF07", "AP12", "AP17", "AP33", "AP34", "AS14", "AS15", "AS16", "AS17",
+             "AS28"]
+    assert k_at_seeds_and_orders(bhr[items]) == [1, 1, 1, 1]
+
+
 def test_known_structure_is_found_at_every_seed_and_order():
     iris = load_iris(as_frame=True)
     # by silhouette iris has two groups: setosa, and the two other species together
