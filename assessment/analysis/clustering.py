@@ -38,7 +38,11 @@ SIGNIFICANCE = 0.01
 # at least `MIN_REFERENCE_DRAWS`.
 REFERENCE_ROWS = 6_000
 MIN_REFERENCE_DRAWS = 10
-MAX_REFERENCE_DRAWS = 20
+MAX_REFERENCE_DRAWS = 12
+# The first look at the test comes after this many draws; it stops there when the data's
+# silhouette lies less than `FUTILITY_T` reference spreads above the reference at every k.
+FIRST_LOOK = 5
+FUTILITY_T = 1.0
 # Rounds of copula calibration: each corrects the latent correlations by the gap between the
 # data's and a reference draw's correlations (the rank-preserving maps to discrete answers weaken
 # correlations, most where answers pile up at one end of the scale).
@@ -149,25 +153,24 @@ class PerceptionClusters:
             draws = self.draws or int(np.clip(REFERENCE_ROWS // len(sample), MIN_REFERENCE_DRAWS,
                                               MAX_REFERENCE_DRAWS))
             reference = SinglePopulation(raw[sample], rng)
-            silhouettes = np.array([_silhouettes(reference.draw(), tried, self.random_state)
-                                    for _ in range(draws)])
-            self.draws_ = draws
-            mean = silhouettes.mean(axis=0)
-            spread = silhouettes.std(axis=0, ddof=1)
-            # Upper prediction bound of one more reference silhouette: t with draws - 1 degrees
-            # of freedom, Bonferroni over the k tried.
-            scale = spread * np.sqrt(1.0 + 1.0 / draws)
-            quantile = stats.t.ppf(1.0 - self.significance / len(tried), draws - 1)
             observed = np.array([self.silhouette_by_k_[k] for k in tried])
-            with np.errstate(invalid="ignore", divide="ignore"):
-                t_values = np.where(scale > 0, (observed - mean) / scale,
-                                    np.where(observed > mean, np.inf, -np.inf))
-            p_values = np.minimum(1.0, stats.t.sf(t_values, draws - 1) * len(tried))
+            # A first look after `FIRST_LOOK` draws stops the test when the data lie nowhere near
+            # the reference's upper tail at any k: stopping only ever keeps "no distinct groups",
+            # so it cannot add false groups, and most answers (one population) are done quickly.
+            drawn = [_silhouettes(reference.draw(), tried, self.random_state)
+                     for _ in range(min(FIRST_LOOK, draws))]
+            look = _compare(observed, np.array(drawn), self.significance)
+            if len(drawn) < draws and (look["t"] >= FUTILITY_T).any():
+                drawn += [_silhouettes(reference.draw(), tried, self.random_state)
+                          for _ in range(draws - len(drawn))]
+                look = _compare(observed, np.array(drawn), self.significance)
+            self.draws_ = len(drawn)
+            mean, t_values, p_values = look["mean"], look["t"], look["p"]
             self.p_value_ = float(p_values.min())
             for i, k in enumerate(tried):
                 self.reference_by_k_[k] = float(mean[i])
-                self.reference_sd_by_k_[k] = float(spread[i])
-                self.critical_by_k_[k] = float(mean[i] + quantile * scale[i])
+                self.reference_sd_by_k_[k] = float(look["sd"][i])
+                self.critical_by_k_[k] = float(look["critical"][i])
             # Silhouette falls with k even for one population, so among the k that pass, the one
             # whose silhouette is furthest above the reference's wins; when none passes, the k
             # closest to passing is reported.
@@ -210,6 +213,23 @@ class PerceptionClusters:
             model = KMeans(n_clusters=k, init=on_sample.cluster_centers_, n_init=1,
                            random_state=self.random_state).fit(z)
         return model.labels_, model.cluster_centers_
+
+
+def _compare(observed: np.ndarray, reference: np.ndarray, level: float) -> dict[str, np.ndarray]:
+    """The data's silhouette per k against draws x k reference silhouettes: the upper prediction
+    bound of one more reference silhouette (t with draws - 1 degrees of freedom) at `level`,
+    Bonferroni over the k; `p` holds the p-values adjusted likewise."""
+    draws, ks = reference.shape
+    mean = reference.mean(axis=0)
+    spread = reference.std(axis=0, ddof=1)
+    scale = spread * np.sqrt(1.0 + 1.0 / draws)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.where(scale > 0, (observed - mean) / scale,
+                     np.where(observed > mean, np.inf, -np.inf))
+    quantile = stats.t.ppf(1.0 - level / ks, draws - 1)
+    return {"mean": mean, "sd": spread, "t": t,
+            "p": np.minimum(1.0, stats.t.sf(t, draws - 1) * ks),
+            "critical": mean + quantile * scale}
 
 
 def _silhouettes(z: np.ndarray, ks: list[int], random_state: int) -> list[float]:
