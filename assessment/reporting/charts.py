@@ -207,12 +207,13 @@ def heatmap(analysis: dict, dimension_titles: dict[str, str], *, by: str = "scor
             else:
                 v = values[i, j]
                 text = f"{v:.0f}" if by == "score" else f"{v:.2f}"
-                if unreliable[i, j]:
-                    text += UNRELIABLE_MARK
                 light = v / vmax > 0.6
-                ax.text(j, i, text, ha="center", va="center", fontsize=8,
-                        color="#000000" if light else "#ffffff")
+                ax.text(j, i, text + (UNRELIABLE_MARK if unreliable[i, j] else ""), ha="center",
+                        va="center", fontsize=8, color="#000000" if light else "#ffffff")
                 row.append(text)
+        # The table keeps numbers in the cells; the marks of the map are listed per team.
+        row.append(", ".join(dimension_titles.get(d, d) for j, d in enumerate(dims)
+                             if unreliable[i, j]) or "–")
         rows.append(row)
     ax.set_xticks(range(len(dims)), [dimension_titles.get(d, d) for d in dims], rotation=25,
                   ha="right")
@@ -232,7 +233,8 @@ def heatmap(analysis: dict, dimension_titles: dict[str, str], *, by: str = "scor
            "unreliable (below .70).")
     chart_id = f"heatmap-{by}"
     return Chart(chart_id, title, alt, _svg(fig, chart_id, title, alt),
-                 ["Team", *[dimension_titles.get(d, d) for d in dims]], rows)
+                 ["Team", *[dimension_titles.get(d, d) for d in dims],
+                  f"{UNRELIABLE_MARK} Unreliable team mean (below .70)"], rows)
 
 
 def group_agreement(analysis: dict, dimension: str) -> Chart:
