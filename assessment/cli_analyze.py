@@ -77,17 +77,17 @@ def render_text(result: dict) -> str:
         f"{result['n_respondents']} respondents in {overall['groups']} groups "
         f"({overall['groups_suppressed']} suppressed below {result['min_group_size']})",
         f"Overall: alignment {_num(overall['alignment'])}, score {_num(overall['score'])}, "
-        f"consensus {_num(overall['consensus'], '.2f')}",
+        f"consensus (mean item rwg) {_num(overall['consensus'], '.2f')}",
         "",
         f"{'dimension':<22}{'score':>7}{'arch':>7}{'opmod':>7}{'gap':>7}{'align':>7}"
-        f"{'rwg(j)':>8}{'alpha':>7}{'icc1':>7}  note",
+        f"{'consens':>8}{'alpha':>7}{'icc1':>7}  note",
     ]
     for dim_id, d in result["dimensions"].items():
         note = "low confidence" if d["low_confidence"] else ""
         lines.append(
             f"{dim_id[:21]:<22}{_num(d['score']):>7}{_num(d['lenses']['architecture']):>7}"
             f"{_num(d['lenses']['operating_model']):>7}{_num(d['lens_gap']):>7}"
-            f"{_num(d['alignment']):>7}{_num(d['rwg_j_mean'], '.2f'):>8}"
+            f"{_num(d['alignment']):>7}{_num(d['consensus'], '.2f'):>8}"
             f"{_num(d['alpha'], '.2f'):>7}{_num(d['icc1'], '.3f'):>7}  {note}"
         )
     divergent = result["divergence"]["items"]

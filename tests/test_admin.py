@@ -50,7 +50,7 @@ def test_admin_pages_refuse_anonymous_and_leads(app, client, auth) -> None:  # t
 def test_create_assessment_through_the_form(app, client, auth) -> None:  # type: ignore[no-untyped-def]
     auth.login()
     page = client.get("/admin/assessments/new")
-    assert "alignment v2" in page.get_data(as_text=True)
+    assert "alignment v3" in page.get_data(as_text=True)
     with app.app_context():
         from assessment.services.banks import find_bank
 

@@ -158,6 +158,18 @@ def test_the_demo_shows_its_planted_patterns(app, runner) -> None:  # type: igno
         assert {g["group"] for g in smallest["groups"]} <= {"Order management",
                                                              "Network operations"}
         assert r["readiness"]["verdict"] in ("conditional", "not_ready")
+        # What the rules say is what is planted (and the general lag of the platform's lens):
+        # the governance role gap, order management answering data as if at random, the team
+        # split on handoffs and the front-line camp on checkpoints as divergent statements.
+        fired = {(rec["id"], rec["dimension"]) for rec in r["recommendations"]}
+        assert {("role-gap", "governance"), ("team-without-agreement", "data"),
+                ("platform-lags-manual-checkpoints", "manual_checkpoints"),
+                ("many-divergent-items", "handoffs")} <= fired
+        assert not {rule for rule, _ in fired} & {"low-consensus", "few-respondents"}
+        assert {dim for rule, dim in fired if rule == "role-gap"} == {"governance"}
+        assert {dim for rule, dim in fired if rule == "team-without-agreement"} == {"data"}
+        without = next(rec for rec in r["recommendations"] if rec["id"] == "team-without-agreement")
+        assert without["evidence"]["groups"][0]["group"] == "Order management"
         from assessment.services.cycles import compare_with_previous
 
         change = compare_with_previous(session, current, results(session, current).analysis, None)
@@ -166,6 +178,34 @@ def test_the_demo_shows_its_planted_patterns(app, runner) -> None:  # type: igno
         assert change.change["dimensions"]["handoffs"]["change"] > 5
         assert len(change.trend) == 2
     # (the overview draws the trend chart from these)
+
+
+def test_each_team_shows_its_own_reliability(app, client, runner, auth) -> None:  # type: ignore[no-untyped-def]
+    """Teams of 25 are reliable on handoffs, where teams differ (ICC(1) .45), and not on
+    ownership, where they hardly do: the pages mark the second, not the first."""
+    runner.invoke(args=["demo"])
+    with app.app_context():
+        baseline = db.session().scalar(sa.select(Assessment).order_by(Assessment.id))
+        aid = baseline.id
+        r = results(db.session(), baseline).analysis
+    handoffs = r["dimensions"]["handoffs"]["groups"]["Sales"]
+    ownership = r["dimensions"]["ownership"]["groups"]["Sales"]
+    assert handoffs["reliable"] is True and handoffs["reliability"] > 0.9
+    assert ownership["reliable"] is False
+    auth.login()
+    heatmap = client.get(f"/results/{aid}/heatmap").get_data(as_text=True)
+    assert "† marks a team whose own mean is unreliable" in heatmap
+    assert f">{ownership['score']:.0f}†</text>" in heatmap  # on the map
+    sales = re.search(r'<th scope="row">Sales</th>(.*?)</tr>', heatmap, re.S).group(1)
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", sales)  # ownership ... checkpoints, unreliable
+    assert cells[0] == f"{ownership['score']:.0f}"  # the table keeps numbers in the cells
+    assert "Ownership" in cells[-1] and "Handoffs" not in cells[-1]
+    dimensions = client.get(f"/results/{aid}/dimensions").get_data(as_text=True)
+    assert "Reliability of the mean" in dimensions and "rwg(j) by chance (95%)" in dimensions
+    # Teams agreeing moderately pass AD(M)'s c/6 and not rwg's .70: the page says so and why.
+    differ = r["dimensions"]["ownership"]["readings_differ"]
+    assert "Sales" in differ
+    assert f"AD(M) and rwg read {', '.join(differ)} differently" in dimensions
 
 
 def test_cycle_comparison_on_the_overview(app, client, runner, auth) -> None:  # type: ignore[no-untyped-def]

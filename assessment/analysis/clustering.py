@@ -11,29 +11,57 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import stats
+from scipy.optimize import isotonic_regression
 from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.decomposition import PCA
-from sklearn.metrics import pairwise_distances, silhouette_score
+from sklearn.metrics import pairwise_distances
 from threadpoolctl import threadpool_limits
 
 from assessment.banks import Bank
 
 from .confidentiality import suppressed_cells
 
-# When is a split "distinct groups"? Survey answers share a general factor (people positive about
-# everything), and k-means cuts such a single elongated cloud in two with a silhouette of .3-.4, so
-# a fixed cut-off (Kaufman & Rousseeuw's .25) reports camps that are not there, while true camps in
-# 50 items reach only .1-.2. The threshold is therefore relative: the silhouette k-means reaches on
-# Gaussian data with the same covariance (one cloud with the same correlations: no groups), plus
-# this margin, which is several times the reference's sampling noise at the sample size used.
-SILHOUETTE_MARGIN = 0.03
+# When is a split "distinct groups"? k-means splits any cloud, and how well (its silhouette)
+# depends on the cloud's shape: survey answers are discrete and usually skewed (ceiling, floor,
+# acquiescence), share a general factor, and sit on a lattice when there are few items, and each
+# of these lets k-means beat a symmetric Gaussian reference on data with no groups at all. So the
+# reference is what one population of these very answers looks like: every item keeps its own
+# discrete, skewed distribution (made unimodal, since two peaks on an item are already two camps)
+# and the items keep their correlations (a Gaussian copula calibrated so that the reference's
+# correlations are the data's). k-means runs on several draws of it, and a k counts only when the
+# data's silhouette lies above the reference's upper prediction bound: a test at level
+# `SIGNIFICANCE` over all the k tried (Bonferroni), not a margin.
+SIGNIFICANCE = 0.01
+# Reference draws: as many as fit in the work of `REFERENCE_ROWS` clustered rows (k-means has
+# local optima, so the spread of the reference's silhouette needs enough draws to be estimated),
+# at least `MIN_REFERENCE_DRAWS`.
+REFERENCE_ROWS = 6_000
+MIN_REFERENCE_DRAWS = 10
+MAX_REFERENCE_DRAWS = 12
+# The first look at the test comes after this many draws; it stops there when the data's
+# silhouette lies less than `FUTILITY_T` reference spreads above the reference at every k.
+FIRST_LOOK = 5
+FUTILITY_T = 1.0
+# Rounds of copula calibration: each corrects the latent correlations by the gap between the
+# data's and a reference draw's correlations (the rank-preserving maps to discrete answers weaken
+# correlations, most where answers pile up at one end of the scale).
+CALIBRATION_ROUNDS = 3
+# Rows per calibration draw: enough that its sampling noise (about 1/sqrt(rows) per correlation)
+# does not leak into the reference as structure the data do not have.
+CALIBRATION_ROWS = 5000
+# Items with more distinct values than this, or with non-integer values, are treated as
+# continuous and their distribution is taken from a histogram.
+MAX_DISCRETE_LEVELS = 20
+MAX_HISTOGRAM_BINS = 30
 MAX_CLUSTERS = 8
-# k is chosen on a random sample of at most this many respondents, with its distance matrix
-# computed once (1,500^2 doubles = 18 MB) and reused for every k's silhouette.
-SELECTION_SAMPLE = 1500
+# k is chosen on a sample of at most this many respondents, with its distance matrix computed once
+# and reused for every k's silhouette (1,000^2 doubles = 8 MB), and the reference draws have the
+# same size.
+SELECTION_SAMPLE = 1000
 # Above this many respondents the final fit uses MiniBatchKMeans (memory and time stay linear).
 MINIBATCH_ABOVE = 20_000
-N_INIT = 5
+N_INIT = 3
 # Respondents who answered fewer than half the items are mostly imputed values: left out.
 MIN_ANSWERED_SHARE = 0.5
 DISTINGUISHING_ITEMS = 5
@@ -41,24 +69,28 @@ LENS_WORDS = {"architecture": "platform", "operating_model": "way of working"}
 
 
 class PerceptionClusters:
-    """K-means on respondents' standardised item vectors, k chosen by silhouette over 2..8.
-
-    A k is eligible when its silhouette beats the reference (the same k-means on Gaussian data with
-    the data's covariance) by `margin`; the k that beats it by most wins, else k = 1.
+    """K-means on respondents' standardised item vectors, k from 2..8 accepted only when its
+    silhouette beats one population of the same answers in a test at level `significance`.
 
     `fit(scored)` reads the scored item columns (NaN = don't know, imputed by the item mean before
-    standardising). Learned: `labels_` (Series: cluster 0..k-1 per clustered respondent), `k_`
-    (1 when no silhouette beats its reference by `margin` or no k keeps every cluster at
-    `min_cluster_size`; None when there are too few respondents to try), `silhouette_`,
-    `silhouette_by_k_`, `reference_by_k_`, `threshold_`, `centers_` (standardised),
-    `centroid_2d_` (PCA coordinates of the centres), `method_`.
+    standardising). Rows are put in a canonical order first, so the result does not depend on the
+    order of the respondents. Learned: `labels_` (Series: cluster 0..k-1 per clustered
+    respondent), `k_` (1 when no k passes the test or keeps every cluster at `min_cluster_size`;
+    None when there are too few respondents to try), `silhouette_` (of the chosen k, or the best
+    k tried), `silhouette_by_k_`, `reference_by_k_` (mean silhouette of the reference draws),
+    `reference_sd_by_k_`, `critical_by_k_` (the silhouette a k must exceed), `threshold_` (the
+    critical value of the k reported in `silhouette_`), `p_value_` (the smallest Bonferroni-adjusted
+    p-value over k, from the t prediction distribution), `centers_` (standardised),
+    `centroid_2d_` (PCA coordinates of the centres), `method_`, `draws_`, `n_sample_`.
     """
 
     def __init__(self, *, min_cluster_size: int = 5, max_clusters: int = MAX_CLUSTERS,
-                 margin: float = SILHOUETTE_MARGIN, random_state: int = 0) -> None:
+                 significance: float = SIGNIFICANCE, draws: int | None = None,
+                 random_state: int = 0) -> None:
         self.min_cluster_size = min_cluster_size
         self.max_clusters = max_clusters
-        self.margin = margin
+        self.significance = significance
+        self.draws = draws
         self.random_state = random_state
 
     def fit(self, scored: pd.DataFrame) -> PerceptionClusters:
@@ -75,66 +107,92 @@ class PerceptionClusters:
         self.method_ = "kmeans"
         self.silhouette_by_k_: dict[int, float] = {}
         self.reference_by_k_: dict[int, float] = {}
+        self.reference_sd_by_k_: dict[int, float] = {}
+        self.critical_by_k_: dict[int, float] = {}
         self.silhouette_ = None
         self.threshold_ = None
+        self.p_value_ = None
+        self.draws_ = 0
+        self.n_sample_ = 0
         self.centroid_2d_ = np.zeros((0, 2))
         self.centers_ = np.zeros((0, data.shape[1]))
         self.labels_ = pd.Series(0, index=data.index, dtype=int)
         self.k_: int | None = None
         if n < max(3, 2 * self.min_cluster_size) or data.shape[1] == 0:
             return self
-        values = data.to_numpy(dtype=float)
-        means = np.nanmean(values, axis=0)
-        values = np.where(np.isnan(values), means, values)
+        raw = data.to_numpy(dtype=float)
+        # Canonical order: sorted by the answers themselves, so that the sample, the k-means
+        # starts and hence k do not depend on the order the respondents came in.
+        order = np.lexsort(np.nan_to_num(raw, nan=-np.inf).T[::-1])
+        raw = raw[order]
+        index = data.index[order]
+        means = np.nanmean(raw, axis=0)
+        values = np.where(np.isnan(raw), means, raw)
         sd = values.std(axis=0)
         z = (values - means) / np.where(sd > 0, sd, 1.0)
         rng = np.random.default_rng(self.random_state)
         sample = (np.sort(rng.choice(n, SELECTION_SAMPLE, replace=False))
                   if n > SELECTION_SAMPLE else np.arange(n))
         zs = z[sample]
+        self.n_sample_ = len(sample)
         distances = pairwise_distances(zs)
-        covariance = np.atleast_2d(np.cov(zs, rowvar=False))
-        reference = rng.multivariate_normal(np.zeros(zs.shape[1]), covariance, len(zs),
-                                            method="eigh")
-        reference_distances = pairwise_distances(reference)
         scale_up = n / len(sample)
         fitted: dict[int, KMeans] = {}
         distinct = len(np.unique(zs, axis=0))
-        for k in range(2, min(self.max_clusters, distinct - 1) + 1):
+        ks = [k for k in range(2, min(self.max_clusters, distinct - 1) + 1)]
+        for k in ks:
             model = KMeans(n_clusters=k, n_init=N_INIT, random_state=self.random_state).fit(zs)
-            sizes = np.bincount(model.labels_, minlength=k) * scale_up
-            if sizes.min() < self.min_cluster_size or len(set(model.labels_)) < 2:
+            if len(set(model.labels_)) < 2:
                 continue
             fitted[k] = model
-            self.silhouette_by_k_[k] = float(silhouette_score(distances, model.labels_,
-                                                              metric="precomputed"))
-            cloud = KMeans(n_clusters=k, n_init=N_INIT,
-                           random_state=self.random_state).fit(reference)
-            self.reference_by_k_[k] = (
-                float(silhouette_score(reference_distances, cloud.labels_, metric="precomputed"))
-                if len(set(cloud.labels_)) > 1 else 0.0)
+            self.silhouette_by_k_[k] = silhouette(distances, model.labels_)
         self.k_ = 1
         self.centers_ = z.mean(axis=0, keepdims=True)
-        # Silhouette falls with k even for one cloud, so k is the one that beats its reference
-        # by the most, among those that beat it by at least the margin.
-        gain = {k: self.silhouette_by_k_[k] - self.reference_by_k_[k]
-                for k in self.silhouette_by_k_}
-        by_gain = sorted(gain, key=gain.get, reverse=True)
-        if by_gain:
-            self.silhouette_ = self.silhouette_by_k_[by_gain[0]]
-            self.threshold_ = self.reference_by_k_[by_gain[0]] + self.margin
-        for k in by_gain:
-            if gain[k] < self.margin:
-                break
-            labels, centers = self._fit_all(z, fitted[k])
-            if np.bincount(labels, minlength=k).min() >= self.min_cluster_size:
-                self.k_ = k
-                self.labels_ = pd.Series(labels, index=data.index)
-                self.centers_ = centers
-                self.threshold_ = self.reference_by_k_[k] + self.margin
-                self.silhouette_ = float(silhouette_score(distances, labels[sample],
-                                                          metric="precomputed"))
-                break
+        tried = list(self.silhouette_by_k_)
+        if tried:
+            draws = self.draws or int(np.clip(REFERENCE_ROWS // len(sample), MIN_REFERENCE_DRAWS,
+                                              MAX_REFERENCE_DRAWS))
+            reference = SinglePopulation(raw[sample], rng)
+            observed = np.array([self.silhouette_by_k_[k] for k in tried])
+            # A first look after `FIRST_LOOK` draws stops the test when the data lie nowhere near
+            # the reference's upper tail at any k: stopping only ever keeps "no distinct groups",
+            # so it cannot add false groups, and most answers (one population) are done quickly.
+            drawn = [_silhouettes(reference.draw(), tried, self.random_state)
+                     for _ in range(min(FIRST_LOOK, draws))]
+            look = _compare(observed, np.array(drawn), self.significance)
+            if len(drawn) < draws and (look["t"] >= FUTILITY_T).any():
+                drawn += [_silhouettes(reference.draw(), tried, self.random_state)
+                          for _ in range(draws - len(drawn))]
+                look = _compare(observed, np.array(drawn), self.significance)
+            self.draws_ = len(drawn)
+            mean, t_values, p_values = look["mean"], look["t"], look["p"]
+            self.p_value_ = float(p_values.min())
+            for i, k in enumerate(tried):
+                self.reference_by_k_[k] = float(mean[i])
+                self.reference_sd_by_k_[k] = float(look["sd"][i])
+                self.critical_by_k_[k] = float(look["critical"][i])
+            # Silhouette falls with k even for one population, so among the k that pass, the one
+            # whose silhouette is furthest above the reference's wins; when none passes, the k
+            # closest to passing is reported.
+            closest = tried[int(np.argmax(t_values))]
+            self.silhouette_ = self.silhouette_by_k_[closest]
+            self.threshold_ = self.critical_by_k_[closest]
+            passing = [i for i in range(len(tried)) if p_values[i] < self.significance]
+            for i in sorted(passing, key=lambda i: observed[i] - mean[i], reverse=True):
+                k = tried[i]
+                sizes = np.bincount(fitted[k].labels_, minlength=k) * scale_up
+                if sizes.min() < self.min_cluster_size:
+                    continue
+                labels, centers = self._fit_all(z, fitted[k])
+                if np.bincount(labels, minlength=k).min() >= self.min_cluster_size:
+                    self.k_ = k
+                    self.labels_ = pd.Series(labels, index=index).loc[data.index]
+                    self.centers_ = centers
+                    # the figures the test compared, so the result never reads as a pass below
+                    # its own bar
+                    self.threshold_ = self.critical_by_k_[k]
+                    self.silhouette_ = self.silhouette_by_k_[k]
+                    break
         self.centroid_2d_ = np.zeros((len(self.centers_), 2))
         if distinct > 2:
             n_components = min(2, z.shape[1])
@@ -155,6 +213,175 @@ class PerceptionClusters:
             model = KMeans(n_clusters=k, init=on_sample.cluster_centers_, n_init=1,
                            random_state=self.random_state).fit(z)
         return model.labels_, model.cluster_centers_
+
+
+def _compare(observed: np.ndarray, reference: np.ndarray, level: float) -> dict[str, np.ndarray]:
+    """The data's silhouette per k against draws x k reference silhouettes: the upper prediction
+    bound of one more reference silhouette (t with draws - 1 degrees of freedom) at `level`,
+    Bonferroni over the k; `p` holds the p-values adjusted likewise."""
+    draws, ks = reference.shape
+    mean = reference.mean(axis=0)
+    spread = reference.std(axis=0, ddof=1)
+    scale = spread * np.sqrt(1.0 + 1.0 / draws)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.where(scale > 0, (observed - mean) / scale,
+                     np.where(observed > mean, np.inf, -np.inf))
+    quantile = stats.t.ppf(1.0 - level / ks, draws - 1)
+    return {"mean": mean, "sd": spread, "t": t,
+            "p": np.minimum(1.0, stats.t.sf(t, draws - 1) * ks),
+            "critical": mean + quantile * scale}
+
+
+def _silhouettes(z: np.ndarray, ks: list[int], random_state: int) -> list[float]:
+    """Silhouette of k-means at each k on one standardised reference draw."""
+    distances = pairwise_distances(z)
+    return [silhouette(distances, KMeans(n_clusters=k, n_init=N_INIT,
+                                         random_state=random_state).fit(z).labels_)
+            for k in ks]
+
+
+def silhouette(distances: np.ndarray, labels: np.ndarray) -> float:
+    """Mean silhouette (Rousseeuw 1987) from a full distance matrix, as
+    `sklearn.metrics.silhouette_score(..., metric="precomputed")` but with one matrix product for
+    all points' distances to every cluster: the test computes it some 300 times per analysis, and
+    scikit-learn's chunked loop took most of the analysis time. A point alone in its cluster
+    scores 0; 0 when there are fewer than two clusters."""
+    clusters, codes = np.unique(labels, return_inverse=True)
+    if len(clusters) < 2:
+        return 0.0
+    members = np.zeros((len(codes), len(clusters)))
+    members[np.arange(len(codes)), codes] = 1.0
+    sizes = members.sum(axis=0)
+    totals = distances @ members  # each point's summed distance to each cluster
+    own_size = sizes[codes]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        a = totals[np.arange(len(codes)), codes] / (own_size - 1)
+        others = np.where(members > 0, np.inf, totals / sizes)
+        b = others.min(axis=1)
+        s = (b - a) / np.maximum(a, b)
+    s = np.where(own_size > 1, np.nan_to_num(s), 0.0)
+    return float(s.mean())
+
+
+class SinglePopulation:
+    """Draws of one population of survey answers like `raw` (respondents x items, NaN = don't
+    know): each item's own unimodal distribution, the items' correlations, the same don't-knows,
+    standardised as the data are. `draw()` returns one standardised draw of `len(raw)` rows."""
+
+    def __init__(self, raw: np.ndarray, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self.missing = np.isnan(raw)
+        self.quantiles = [_unimodal_quantile_function(column[~np.isnan(column)])
+                          for column in raw.T]
+        target = _cleaned(_correlation(_standardised(raw)), len(raw))
+        latent = target
+        rows = max(CALIBRATION_ROWS, len(raw))
+        for _ in range(CALIBRATION_ROUNDS):
+            latent = _nearest_correlation(latent + target
+                                          - _correlation(self._values(latent, rows)))
+        self.latent = latent
+
+    def _values(self, latent: np.ndarray, rows: int) -> np.ndarray:
+        p = latent.shape[0]
+        factor = np.linalg.cholesky(latent + 1e-9 * np.eye(p))
+        uniform = stats.norm.cdf(self.rng.standard_normal((rows, p)) @ factor.T)
+        values = np.column_stack([q(uniform[:, j]) for j, q in enumerate(self.quantiles)])
+        missing = np.resize(self.missing, (rows, p))  # the data's don't-knows, row by row
+        return _standardised(np.where(missing, np.nan, values))
+
+    def draw(self) -> np.ndarray:
+        return self._values(self.latent, len(self.missing))
+
+
+def _standardised(raw: np.ndarray) -> np.ndarray:
+    """Mean-impute, then z-score each column (constant columns become 0), as `fit` does."""
+    means = np.nanmean(raw, axis=0)
+    values = np.where(np.isnan(raw), means, raw)
+    sd = values.std(axis=0)
+    return (values - means) / np.where(sd > 0, sd, 1.0)
+
+
+def _correlation(z: np.ndarray) -> np.ndarray:
+    """Correlation matrix of standardised columns; 0 off the diagonal for constant columns."""
+    out = (z.T @ z) / len(z)
+    np.fill_diagonal(out, 1.0)
+    return out
+
+
+def _cleaned(correlation: np.ndarray, n: int) -> np.ndarray:
+    """The correlation matrix with its sampling noise removed (Laloux et al. 1999): eigenvalues
+    no larger than pure noise would give are replaced by their mean. Without this a reference
+    population built on the sample's correlations carries their noise, its own samples add noise
+    again, and the data look more structured than one population of themselves. The noise edge is
+    Marchenko-Pastur's sigma2 (1 + sqrt(p/n))^2 with sigma2 the mean of the eigenvalues taken as
+    noise (found by iterating): with a strong general factor the rest of the spectrum sits well
+    below 1, and an edge at 1 would wipe out real minor factors."""
+    p = len(correlation)
+    values, vectors = np.linalg.eigh(correlation)  # ascending
+    signal = 0
+    while True:
+        noise = values[:p - signal]
+        edge = noise.mean() * (1.0 + np.sqrt(p / n)) ** 2
+        found = int((values > edge).sum())
+        if found == signal or found >= p - 1:
+            break
+        signal = found
+    if p - signal > 1:
+        values = values.copy()
+        values[:p - signal] = values[:p - signal].mean()
+    return _nearest_correlation((vectors * values) @ vectors.T)
+
+
+def _nearest_correlation(matrix: np.ndarray) -> np.ndarray:
+    """A valid correlation matrix near `matrix`: negative eigenvalues raised, unit diagonal."""
+    symmetric = (matrix + matrix.T) / 2
+    values, vectors = np.linalg.eigh(symmetric)
+    fixed = (vectors * np.maximum(values, 1e-6)) @ vectors.T
+    scale = np.sqrt(np.diag(fixed))
+    out = fixed / np.outer(scale, scale)
+    np.fill_diagonal(out, 1.0)
+    return out
+
+
+def _unimodal(pmf: np.ndarray) -> np.ndarray:
+    """The unimodal probabilities closest to `pmf` in least squares over the choice of mode (rising
+    up to it, falling after it; isotonic regression on each side)."""
+    best, best_error = pmf, np.inf
+    for mode in range(len(pmf)):
+        rising = isotonic_regression(pmf[:mode + 1], increasing=True).x
+        falling = (isotonic_regression(pmf[mode + 1:], increasing=False).x
+                   if mode + 1 < len(pmf) else np.zeros(0))
+        fit = np.concatenate([rising, falling])
+        error = float(((fit - pmf) ** 2).sum())
+        if error < best_error - 1e-15:
+            best, best_error = fit, error
+    best = np.clip(best, 0.0, None)
+    return best / best.sum()
+
+
+def _unimodal_quantile_function(observed: np.ndarray):  # type: ignore[no-untyped-def]
+    """The quantile function (uniform -> value) of the unimodal distribution closest to the
+    observed values: over the integers between the lowest and highest answer for answers on
+    a scale, over histogram bins (uniform within a bin) otherwise."""
+    if len(observed) == 0:
+        return lambda u: np.zeros_like(u)
+    low, high = float(observed.min()), float(observed.max())
+    if low == high:
+        return lambda u: np.full_like(u, low)
+    integers = np.allclose(observed, np.round(observed))
+    if integers and high - low + 1 <= MAX_DISCRETE_LEVELS:
+        support = np.arange(low, high + 1)
+        pmf = np.bincount((np.round(observed) - low).astype(int),
+                          minlength=len(support)) / len(observed)
+        cumulative = np.cumsum(_unimodal(pmf))
+        cumulative[-1] = 1.0
+        return lambda u: support[np.searchsorted(cumulative, u, side="right").clip(
+            max=len(support) - 1)]
+    bins = int(np.clip(np.sqrt(len(observed)), 10, MAX_HISTOGRAM_BINS))
+    counts, edges = np.histogram(observed, bins=bins, range=(low, high))
+    cumulative = np.concatenate([[0.0], np.cumsum(_unimodal(counts / counts.sum()))])
+    cumulative[-1] = 1.0
+    return lambda u: np.interp(u, cumulative, edges)
 
 
 def _composition(keys: pd.Series, labels: pd.Series, hidden_keys: pd.Series,
@@ -225,7 +452,8 @@ def describe_clusters(
 
     Reads the fitted `model`, the scored item columns (observed values only, not the imputed ones),
     each respondent's group and role, and which groups and roles are suppressed. Returns
-    `{"k", "silhouette", "method", "threshold", "n_clustered", "note", "clusters": [...]}` with
+    `{"k", "silhouette", "method", "threshold", "n_clustered", "test", "note", "clusters": [...]}`
+    (`test` holds the figures of the test against one population) with
     clusters largest first, each with `id`, `size`, `share`, `label`, `distinguishing_items`
     (cluster mean minus everyone else's, in answer-scale points, largest first), `groups` and
     `roles` (only cells of at least `min_group_size` people in reportable groups; the rest is
@@ -239,14 +467,24 @@ def describe_clusters(
         "threshold": model.threshold_,
         "method": model.method_,
         "n_clustered": len(model.labels_),
+        "test": {
+            "reference": "one population: each item's own unimodal distribution, the items' "
+                         "correlations (Gaussian copula)",
+            "draws": model.draws_,
+            "significance": model.significance,
+            "sample": model.n_sample_,
+            "p_value": model.p_value_,
+            "reference_sd_by_k": {str(k): v for k, v in model.reference_sd_by_k_.items()},
+            "critical_by_k": {str(k): v for k, v in model.critical_by_k_.items()},
+        },
         "clusters": [],
     }
     if model.k_ is None:
         result["note"] = "too few respondents to look for clusters"
         return result
     if model.k_ == 1:
-        result["note"] = ("no distinct groups: the answers form one cloud of opinion (no split "
-                          "separates them better than it would separate one Gaussian cloud)")
+        result["note"] = ("no distinct groups: no split separates the answers better than it "
+                          "separates one population of answers like them")
         return result
     result["note"] = None
     labels = model.labels_

@@ -4,7 +4,8 @@ Reads only two analysis results (the dicts `analyze` returns), so the comparison
 respondent-level data and respects suppression: a team hidden in either cycle is not compared.
 The test is Welch's two-sample t-test from summary statistics (means, SDs and ns of respondent
 dimension scores), which does not assume equal variances; the two cycles are treated as
-independent samples, since anonymous responses cannot be paired across cycles.
+independent samples, since anonymous responses cannot be paired across cycles. The effect size is
+the same as for role gaps, Cohen's d with the pooled SD, so the two can be compared.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import math
 
 from scipy import stats
+
+from .divergence import EFFECT_SIZE_NAME
 
 SIGNIFICANCE = 0.05
 
@@ -28,7 +31,8 @@ def _welch(prev: dict, cur: dict, scale_range: float) -> dict | None:
     else:
         p = float(stats.ttest_ind_from_stats(cur["mean"], cur["sd"], cur["n"], prev["mean"],
                                              prev["sd"], prev["n"], equal_var=False).pvalue)
-    pooled = math.sqrt((prev["sd"] ** 2 + cur["sd"] ** 2) / 2)
+    pooled = math.sqrt(((prev["n"] - 1) * prev["sd"] ** 2 + (cur["n"] - 1) * cur["sd"] ** 2)
+                       / (prev["n"] + cur["n"] - 2))
     return {
         "previous": prev.get("score"), "current": cur.get("score"), "change": change,
         "p_value": p, "significant": p < SIGNIFICANCE,
@@ -37,11 +41,12 @@ def _welch(prev: dict, cur: dict, scale_range: float) -> dict | None:
 
 
 def compare_cycles(previous: dict, current: dict, min_group_size: int | None = None) -> dict:
-    """`{"test", "alpha", "dimensions": {DIM: {...}}, "teams": {TEAM: {DIM: {...}}}}`; each entry
-    holds previous and current score (0-100), change in points, Welch p-value, significance and
-    Cohen's d. Dimensions or teams missing or suppressed in either cycle are left out, and so are
-    teams below `min_group_size` in either (the larger of the two cycles' minimums: a team
-    shown under the earlier cycle's smaller minimum is not shown again through the change)."""
+    """`{"test", "alpha", "effect_size", "dimensions": {DIM: {...}},
+    "teams": {TEAM: {DIM: {...}}}}`; each entry holds previous and current score (0-100),
+    change in points, Welch p-value, significance and Cohen's d with the pooled SD. Dimensions or
+    teams missing or suppressed in either cycle are left out, and so are teams below
+    `min_group_size` in either (the larger of the two cycles' minimums: a team shown under the
+    earlier cycle's smaller minimum is not shown again through the change)."""
     scale = current.get("scale") or {"min": 1, "max": 5}
     scale_range = float(scale["max"] - scale["min"]) or 1.0
     dims: dict[str, dict] = {}
@@ -64,4 +69,5 @@ def compare_cycles(previous: dict, current: dict, min_group_size: int | None = N
             if result is not None:
                 teams.setdefault(team, {})[dim] = result
     return {"test": "Welch's two-sample t-test on respondent dimension scores",
-            "alpha": SIGNIFICANCE, "dimensions": dims, "teams": teams}
+            "alpha": SIGNIFICANCE, "effect_size": EFFECT_SIZE_NAME, "dimensions": dims,
+            "teams": teams}

@@ -19,11 +19,34 @@ import pandas as pd
 
 from assessment.banks import Bank
 
-from .agreement import ad_m, cronbach_alpha, icc, null_variance, rwg, rwg_j
-from .alignment import align, weighted_mean
+from .agreement import (
+    CHANCE_LEVEL,
+    ad_m,
+    ad_m_cutoff,
+    chance_rwg,
+    cronbach_alpha,
+    icc,
+    item_agreement,
+    null_variance,
+    rwg,
+    rwg_j,
+    rwg_j_chance,
+    slightly_skewed_variance,
+    split_p_values,
+    team_reliability,
+)
+from .alignment import (
+    CONSENSUS_THRESHOLD,
+    MIN_BEYOND_CHANCE_SHARE,
+    RELIABILITY_THRESHOLD,
+    WEAK_CONSENSUS,
+    align,
+    consensus_reading,
+    weighted_mean,
+)
 from .clustering import PerceptionClusters, describe_clusters
 from .confidentiality import suppressed_cells, suppressed_keys
-from .divergence import divergent_items, role_gaps
+from .divergence import EFFECT_SIZE_NAME, SIGNIFICANCE, divergent_items, role_gaps, split_teams
 from .inputs import AnalysisInput
 from .rules import Facts, readiness, recommend
 from .scoring import GroupMoments, Summary, answer_distribution, lens_column, score_respondents
@@ -55,8 +78,8 @@ def analyze(
     assessment suppressed, which must stay hidden (the key `suppressed` of the result lists
     what this run hid, for the next one).
     Returns a JSON-ready dict (plain ints, floats, strings, None) with the keys `bank`,
-    `n_respondents`, `min_group_size`, `overall`, `dimensions`, `items`, `divergence`,
-    `recommendations`, `readiness`.
+    `n_respondents`, `min_group_size`, `overall`, `agreement` (the nulls, cut-offs and error
+    rates used), `dimensions`, `items`, `divergence`, `recommendations`, `readiness`.
     """
     if min_group_size < 1:
         raise ValueError("min_group_size must be at least 1")
@@ -87,7 +110,13 @@ class AnalysisRun:
         self.response_rate = response_rate
         self.random_state = random_state
         self.always_hidden = always_hidden or {}
-        self.null_var = null_variance(self.scale.max - self.scale.min + 1)
+        self.options = self.scale.max - self.scale.min + 1
+        self.null_var = null_variance(self.options)
+        self.skewed_var = slightly_skewed_variance(self.options)
+        # Answers off the answer scale's points (pre-scored data from another tool) have no
+        # random-answering null: rwg is still computed but not judged against chance.
+        values = data.answers.to_numpy(dtype=float)
+        self.pre_scored = bool(np.any(values[~np.isnan(values)] % 1 != 0))
         self.timings: dict[str, float] = {}
 
     def timed(self, stage: str, work: Callable[[], Any]) -> Any:
@@ -110,6 +139,7 @@ class AnalysisRun:
                 "lens_gap": row["lens_gap"],
                 "alignment": row["alignment"],
                 "consensus": row["consensus"],
+                "consensus_reading": consensus_reading(row["consensus"]),
                 "low_confidence": bool(row["low_confidence"]),
                 "divergent_items": int(self.divergent_count.get(dim_id, 0)),
             })
@@ -129,6 +159,8 @@ class AnalysisRun:
                 "alignment": facts.global_["overall_alignment"],
                 "score": facts.global_["overall_score"],
                 "consensus": weighted_mean(table["consensus"], table["weight"]),
+                "consensus_reading": consensus_reading(
+                    weighted_mean(table["consensus"], table["weight"])),
                 "groups": len(self.group_hidden),
                 "groups_suppressed": int(self.group_hidden.sum()),
                 "roles": 0 if self.role_hidden is None else len(self.role_hidden),
@@ -139,6 +171,7 @@ class AnalysisRun:
                 "shown as suppressed, together with the next smallest cell where a hidden value "
                 "could otherwise be worked out from the total."
             ),
+            "agreement": self.agreement_terms(),
             "dimensions": dimensions,
             "items": items,
             "divergence": divergence,
@@ -208,10 +241,20 @@ class AnalysisRun:
         by_group = Summary.of(self.item_moments, self.scale)
         self.item_hidden = self.breakdown_hidden(self.item_moments.count, self.group_hidden)
         item_rwg = rwg(self.item_moments, self.null_var)
+        skewed = (None if self.skewed_var is None
+                  else rwg(self.item_moments, self.skewed_var))
+        self.item_rwg, self.item_rwg_skewed = item_rwg, skewed
         self.item_ad = ad_m(scored, groups, self.item_moments)
-        self.item_icc = icc(self.item_moments)
+        self.item_icc = icc(self.item_moments.shown(self.item_hidden))
         self.item_rwg_shown = item_rwg.where(~self.item_hidden)
         self.item_group_scores = by_group.score.where(~self.item_hidden)
+        if self.pre_scored:
+            chance = pd.DataFrame(np.nan, index=item_rwg.index, columns=item_rwg.columns)
+            self.item_split = None
+        else:
+            chance = chance_rwg(self.item_moments.count, self.options)
+            split_p = split_p_values(self.item_moments, self.options).where(~self.item_hidden)
+            self.item_split = split_teams(split_p)
         distribution = answer_distribution(scored, self.scale)
         self.item_scores = overall.score.loc["all"]
         if roles is not None:
@@ -222,7 +265,8 @@ class AnalysisRun:
         else:
             self.item_role_gaps = pd.DataFrame(index=scored.columns,
                                                columns=["high", "low", "difference",
-                                                        "effect_size", "p_value"])
+                                                        "effect_size", "p_value", "p_adjusted",
+                                                        "q_value", "pairs"])
         out: dict[str, dict] = {}
         overall_cells = {qid: cells["all"] for qid, cells in
                          ((q, overall.column(q)) for q in scored.columns)}
@@ -231,11 +275,22 @@ class AnalysisRun:
             qid = q.id
             cells = list(by_group.column(qid).values())
             rwg_values, ad_values = item_rwg[qid].tolist(), self.item_ad[qid].tolist()
+            chance_values = chance[qid].tolist()
+            skewed_values = [None] * len(keys) if skewed is None else skewed[qid].tolist()
+            split_values = ([None] * len(keys) if self.item_split is None
+                            else self.item_split[qid].tolist())
             group_cells: dict[str, Any] = {}
             for i, (key, hide) in enumerate(zip(keys, self.item_hidden[qid].tolist(),
                                                 strict=True)):
-                group_cells[key] = (SUPPRESSED if hide else
-                                    {**cells[i], "rwg": rwg_values[i], "ad_m": ad_values[i]})
+                if hide:
+                    group_cells[key] = SUPPRESSED
+                    continue
+                group_cells[key] = {
+                    **cells[i], "rwg": rwg_values[i], "rwg_skewed": skewed_values[i],
+                    "rwg_chance": chance_values[i],
+                    "agrees": _agrees(rwg_values[i], rwg_values[i], chance_values[i]),
+                    "split": split_values[i], "ad_m": ad_values[i],
+                }
             entry = {
                 "dimension": q.dimension,
                 "lens": q.lens,
@@ -244,6 +299,8 @@ class AnalysisRun:
                 "icc1": self.item_icc.at[qid, "icc1"],
                 "icc2": self.item_icc.at[qid, "icc2"],
                 "rwg_mean": self.item_rwg_shown[qid].mean(),
+                "rwg_skewed_mean": (None if skewed is None
+                                    else skewed[qid].where(~self.item_hidden[qid]).mean()),
                 "ad_m_mean": self.item_ad[qid].where(~self.item_hidden[qid]).mean(),
                 "distribution": {point: int(distribution.at[point, qid])
                                  for point in distribution.index},
@@ -266,7 +323,7 @@ class AnalysisRun:
         moments = GroupMoments.of(respondents, groups)
         by_group = Summary.of(moments, self.scale)
         hidden = self.breakdown_hidden(moments.count, self.group_hidden)
-        score_icc = icc(moments)
+        score_icc = icc(moments.shown(hidden))
         self.dim_overall, self.dim_by_group, self.dim_hidden = overall, by_group, hidden
         if roles is not None:
             role_moments = GroupMoments.of(respondents, roles)
@@ -280,24 +337,60 @@ class AnalysisRun:
             crossed = GroupMoments.of(respondents, [groups, roles])
             crossed_summary = Summary.of(crossed, self.scale)
         self.rwg_j: dict[str, pd.Series] = {}
+        self.team_agreement: dict[str, pd.Series] = {}
+        self.consensus: dict[str, float] = {}
+        self.beyond_chance_share: dict[str, float] = {}
+        self.teams_without_agreement: dict[str, int | None] = {}
         self.alpha: dict[str, float] = {}
         out: dict[str, dict] = {}
+        ad_cutoff = ad_m_cutoff(self.options)
         for d in self.bank.dimensions:
             qids = [q.id for q in self.bank.questions_in(d.id)]
             dim_rwg_j = rwg_j(self.item_moments, self.null_var, qids)
+            dim_skewed = (None if self.skewed_var is None
+                          else rwg_j(self.item_moments, self.skewed_var, qids))
+            # Each team's agreement on the dimension at the level of its items (not inflated by
+            # the number of items), and the dimension's consensus as the mean of its items' mean
+            # rwg over shown teams: the same figures the item rows show, so they cannot disagree.
+            dim_agreement = item_agreement(self.item_rwg, qids)
+            consensus = self.item_rwg_shown[qids].mean(axis=0).mean()
+            consensus_skewed = (None if self.item_rwg_skewed is None else
+                                self.item_rwg_skewed[qids].where(~self.item_hidden[qids])
+                                .mean(axis=0).mean())
             dim_ad = self.item_ad[qids].mean(axis=1)
+            counts = self.item_moments.count[qids]
+            answered_items = (counts >= 2).sum(axis=1)
+            typical_n = counts.where(counts >= 2).mean(axis=1)
             shown = ~hidden[d.id]
+            icc1 = score_icc.at[d.id, "icc1"]
+            reliability = team_reliability(moments.count[d.id].astype(float), icc1)
             self.rwg_j[d.id] = dim_rwg_j.where(shown)
+            self.team_agreement[d.id] = dim_agreement.where(shown)
+            self.consensus[d.id] = consensus
             self.alpha[d.id] = cronbach_alpha(scored[qids])
             group_cells: dict[str, Any] = {}
             dim_cells = by_group.column(d.id)
+            beyond: list[bool] = []
             for g in moments.count.index:
                 if hidden.at[g, d.id]:
                     group_cells[str(g)] = SUPPRESSED
                     continue
+                chance = (None if self.pre_scored or pd.isna(typical_n[g]) else
+                          rwg_j_chance(int(round(typical_n[g])), int(answered_items[g]),
+                                       self.options))
+                if chance is not None and pd.notna(dim_rwg_j[g]):
+                    beyond.append(bool(dim_rwg_j[g] > chance))
                 cell = dim_cells[g]
                 cell["rwg_j"] = dim_rwg_j[g]
+                cell["rwg_j_skewed"] = None if dim_skewed is None else dim_skewed[g]
+                cell["rwg_j_chance"] = chance
+                cell["rwg_mean"] = dim_agreement[g]
+                cell["agrees"] = _agrees(dim_agreement[g], dim_rwg_j[g], chance)
                 cell["ad_m"] = dim_ad[g]
+                cell["ad_m_agrees"] = None if pd.isna(dim_ad[g]) else bool(dim_ad[g] <= ad_cutoff)
+                cell["reliability"] = reliability[g]
+                cell["reliable"] = (None if pd.isna(reliability[g])
+                                    else bool(reliability[g] >= RELIABILITY_THRESHOLD))
                 cell["lenses"] = {
                     lens: (by_group.score.at[g, lens_column(d.id, lens)]
                            if lens_column(d.id, lens) in moments.count.columns
@@ -305,15 +398,33 @@ class AnalysisRun:
                     for lens in ("architecture", "operating_model")
                 }
                 group_cells[str(g)] = cell
+            self.beyond_chance_share[d.id] = (float(np.mean(beyond)) if beyond else np.nan)
+            self.teams_without_agreement[d.id] = (None if self.pre_scored
+                                                  else len(beyond) - sum(beyond))
             entry = {
                 "title": d.title,
                 "weight": d.weight,
                 "items": qids,
                 **overall.column(d.id)["all"],
                 "alpha": self.alpha[d.id],
-                "icc1": score_icc.at[d.id, "icc1"],
+                "icc1": icc1,
                 "icc2": score_icc.at[d.id, "icc2"],
+                "icc_f": score_icc.at[d.id, "f"],
+                "icc_p": score_icc.at[d.id, "p"],
+                "icc1_group_size": score_icc.at[d.id, "k"],
                 "rwg_j_mean": dim_rwg_j.where(shown).mean(),
+                "rwg_j_skewed_mean": None if dim_skewed is None else dim_skewed.where(shown).mean(),
+                "consensus_skewed": consensus_skewed,
+                "teams_shown": int(shown.sum()),
+                "teams_beyond_chance": sum(beyond),
+                "teams_without_agreement": self.teams_without_agreement[d.id],
+                "teams_agree": sum(1 for c in group_cells.values() if c.get("agrees")),
+                "teams_reliable": sum(1 for c in group_cells.values() if c.get("reliable")),
+                # Teams that AD(M) and rwg read differently, for the page to explain.
+                "readings_differ": [g for g, c in group_cells.items()
+                                    if c.get("agrees") is not None
+                                    and c.get("ad_m_agrees") is not None
+                                    and c["agrees"] != c["ad_m_agrees"]],
                 "ad_m_mean": dim_ad.where(shown).mean(),
                 "lens_stats": {
                     lens: overall.column(lens_column(d.id, lens))["all"]
@@ -325,6 +436,9 @@ class AnalysisRun:
             }
             if roles is not None:
                 entry["role_gap"] = self.dim_role_gaps.at[d.id, "difference"]
+                entry["role_gap_test"] = {
+                    key: self.dim_role_gaps.at[d.id, key]
+                    for key in ("high", "low", "effect_size", "p_value", "p_adjusted", "q_value")}
                 role_cells = by_role.column(d.id)
                 entry["roles"] = {
                     str(r): SUPPRESSED if role_hidden.at[r, d.id] else role_cells[r]
@@ -357,7 +471,7 @@ class AnalysisRun:
 
     def divergence(self) -> dict:
         start = time.perf_counter()
-        items = divergent_items(self.bank, self.item_rwg_shown, self.item_icc,
+        items = divergent_items(self.bank, self.item_rwg_shown, self.item_split, self.item_icc,
                                 self.item_group_scores, self.item_role_gaps)
         self.divergent = items
         self.divergent_count = pd.Series([e["dimension"] for e in items],
@@ -372,6 +486,31 @@ class AnalysisRun:
             min_group_size=self.k)
         self.timings["clusters"] = time.perf_counter() - start
         return {"items": items, "clusters": self.clusters}
+
+    def agreement_terms(self) -> dict:
+        """The nulls, cut-offs and error rates the agreement figures were judged by, so that
+        pages, reports and the method appendix state what was computed."""
+        return {
+            "null": "uniform",
+            "options": self.options,
+            "null_variance": self.null_var,
+            "slightly_skewed_variance": self.skewed_var,
+            "agreement_threshold": CONSENSUS_THRESHOLD,
+            "weak_threshold": WEAK_CONSENSUS,
+            "beyond_chance_share": MIN_BEYOND_CHANCE_SHARE,
+            "chance_level": CHANCE_LEVEL,
+            "ad_m_cutoff": ad_m_cutoff(self.options),
+            "reliability_threshold": RELIABILITY_THRESHOLD,
+            "significance": SIGNIFICANCE,
+            "effect_size": EFFECT_SIZE_NAME,
+            "pre_scored": self.pre_scored,
+            "note": (
+                "Some answers are not on the answer scale's points (pre-scored data): rwg and "
+                "rwg(j) compare variances with random answering over the scale's options, which "
+                "such values do not follow, so no team is judged to agree beyond chance or to be "
+                "split, and the agreement figures are indicative only."
+                if self.pre_scored else None),
+        }
 
     # -- alignment and facts --------------------------------------------------------------------
 
@@ -395,7 +534,8 @@ class AnalysisRun:
                 "operating_model": lens_score["operating_model"],
                 "n_architecture": lens_n["architecture"],
                 "n_operating_model": lens_n["operating_model"],
-                "consensus": self.rwg_j[d.id].mean(),
+                "consensus": self.consensus[d.id],
+                "beyond_chance_share": self.beyond_chance_share[d.id],
             })
         self.table = align(pd.DataFrame(rows).set_index("dimension"), self.k)
         return self.table
@@ -404,8 +544,10 @@ class AnalysisRun:
         dimensions: dict[str, dict[str, Any]] = {}
         for d in self.bank.dimensions:
             row = table.loc[d.id]
-            role_gap = (self.dim_role_gaps.at[d.id, "difference"]
-                        if self.data.roles is not None else None)
+            role_gap = role_gap_q = None
+            if self.data.roles is not None:
+                role_gap = self.dim_role_gaps.at[d.id, "difference"]
+                role_gap_q = self.dim_role_gaps.at[d.id, "q_value"]
             dimensions[d.id] = {
                 "score": row["score"],
                 "architecture": row["architecture"],
@@ -415,6 +557,8 @@ class AnalysisRun:
                 "consensus": row["consensus"],
                 "alpha": self.alpha[d.id],
                 "role_gap": role_gap,
+                "role_gap_p": role_gap_q,
+                "teams_without_agreement": self.teams_without_agreement[d.id],
                 "divergent_items": int(self.divergent_count.get(d.id, 0)),
             }
         for values in dimensions.values():
@@ -441,7 +585,8 @@ class AnalysisRun:
         if dim_id is None:
             return found
         questions = self.bank.questions_in(dim_id)
-        if facts & {"consensus", "role_gap", "divergent_items"}:
+        if facts & {"consensus", "role_gap", "role_gap_p", "divergent_items",
+                     "teams_without_agreement"}:
             divergent = [e for e in self.divergent if e["dimension"] == dim_id]
             found["items"] = [{"item": e["item"], "lens": e["lens"], "reasons": e["reasons"],
                                "score": self.item_scores[e["item"]]}
@@ -460,18 +605,29 @@ class AnalysisRun:
                               for q in ranked[:EVIDENCE_ITEMS]]
         shown = ~self.dim_hidden[dim_id]
         scores = self.dim_by_group.score[dim_id][shown]
-        agreement = self.rwg_j[dim_id][shown]
-        key = agreement if "consensus" in facts else scores
+        agreement = self.team_agreement[dim_id][shown]
+        key = agreement if facts & {"consensus", "teams_without_agreement"} else scores
         ordered = key.sort_values(na_position="last").index[:EVIDENCE_GROUPS]
-        found["groups"] = [{"group": str(g), "score": scores[g], "rwg_j": agreement[g],
+        found["groups"] = [{"group": str(g), "score": scores[g], "rwg_mean": agreement[g],
+                            "rwg_j": self.rwg_j[dim_id][g],
                             "n": self.dim_by_group.n.at[g, dim_id]} for g in ordered]
-        if "role_gap" in facts and self.data.roles is not None:
+        if facts & {"role_gap", "role_gap_p"} and self.data.roles is not None:
             gap = self.dim_role_gaps.loc[dim_id]
             if pd.notna(gap["high"]):
                 found["roles"] = {"high": str(gap["high"]), "low": str(gap["low"]),
                                   "difference": gap["difference"],
-                                  "effect_size": gap["effect_size"], "p_value": gap["p_value"]}
+                                  "effect_size": gap["effect_size"], "p_value": gap["p_value"],
+                                  "p_adjusted": gap["p_adjusted"], "q_value": gap["q_value"]}
         return found
+
+
+def _agrees(level: Any, index: Any, chance: float | None) -> bool | None:
+    """A team agrees when its item-level agreement `level` reaches the .70 convention and its rwg
+    or rwg(j) `index` is beyond what random answering reaches (`chance`); None when there is no
+    figure, or no chance value to judge it against (pre-scored answers)."""
+    if chance is None or pd.isna(chance) or pd.isna(level) or pd.isna(index):
+        return None
+    return bool(level >= CONSENSUS_THRESHOLD and index > chance)
 
 
 def _sort_value(value: Any) -> float:

@@ -208,7 +208,10 @@ def read_answers_csv(
             usecols=lambda c: c.strip() in set(wanted),
             dtype=dict.fromkeys(key_columns, str),
             keep_default_na=False,
-            na_values=list(DONT_KNOW_TOKENS),
+            # "NA" and friends mean "don't know" in answer columns only: a team or role called
+            # NA (Namibia, North America, a team's initials) is a name.
+            na_values={**dict.fromkeys(key_columns, [""]),
+                       **{qid: list(DONT_KNOW_TOKENS) for qid in bank.question_ids}},
             encoding="utf-8-sig",
             skipinitialspace=True,
             skip_blank_lines=False,  # keep row numbers as the user sees them

@@ -27,6 +27,7 @@ FACT_RANGE: dict[str, float] = {
     "score": 100.0, "architecture": 100.0, "operating_model": 100.0, "lens_gap": 100.0,
     "alignment": 100.0, "role_gap": 100.0, "overall_alignment": 100.0, "overall_score": 100.0,
     "consensus": 1.0, "alpha": 1.0, "response_rate": 1.0, "divergent_items": 10.0,
+    "role_gap_p": 1.0, "teams_without_agreement": 5.0,
     "clusters": 7.0, "n_respondents": 100.0,
 }
 INSUFFICIENT_DATA = "insufficient data"

@@ -2,8 +2,8 @@
 
 Owns the arithmetic every other part of the analysis builds on: how an answer becomes a score
 (reverse items flipped as `min + max - x`, "don't know" excluded), how a respondent's dimension
-score is formed (mean of the answered items), and how a set of scores is summarised per group
-(n, mean, SD, 95% CI, 0-100 score).
+score is formed (mean of the answered items, given at least half of them are answered), and how a
+set of scores is summarised per group (n, mean, SD, 95% CI within the scale, 0-100 score).
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ from assessment.banks import Bank, Scale
 
 LENS_SEPARATOR = ":"
 DONT_KNOW = "dont_know"
+# A respondent's dimension (or lens) score needs answers to at least this share of its items: a
+# score from one answer out of ten says more about that statement than about the dimension.
+MIN_ANSWERED_SHARE = 0.5
 
 
 def lens_column(dimension_id: str, lens: str) -> str:
@@ -44,8 +47,9 @@ def score_respondents(scored: pd.DataFrame, bank: Bank) -> pd.DataFrame:
 
     Reads the question-id columns of `scored` (already reverse-scored). Returns one row per
     respondent with a column per dimension id, then one `dimension:lens` column for each lens that
-    the dimension's questions use. A respondent who answered none of a set's items gets NaN there.
-    Computed as two matrix products (sums and counts), so the cost is linear in respondents.
+    the dimension's questions use. A respondent who answered fewer than `MIN_ANSWERED_SHARE` of a
+    set's items gets NaN there. Computed as two matrix products (sums and counts), so the cost is
+    linear in respondents.
     """
     columns: list[str] = [d.id for d in bank.dimensions]
     for d in bank.dimensions:
@@ -64,7 +68,9 @@ def score_respondents(scored: pd.DataFrame, bank: Bank) -> pd.DataFrame:
     counts = answered.astype(float) @ membership
     with np.errstate(invalid="ignore", divide="ignore"):
         means = sums / counts
-    return pd.DataFrame(means, index=scored.index, columns=columns)
+    enough = counts >= MIN_ANSWERED_SHARE * membership.sum(axis=0)
+    return pd.DataFrame(np.where(enough & (counts > 0), means, np.nan), index=scored.index,
+                        columns=columns)
 
 
 def to_points(mean: pd.DataFrame | pd.Series | float,
@@ -96,13 +102,23 @@ class GroupMoments:
         count = grouped.count()
         return cls(count=count, mean=grouped.mean(), var=grouped.var(ddof=1).where(count >= 2))
 
+    def shown(self, hidden: pd.DataFrame) -> GroupMoments:
+        """The same moments with the cells marked in `hidden` (groups x columns) emptied, so
+        that statistics combining groups see only the groups a reader sees."""
+        mask = hidden.reindex(index=self.count.index, columns=self.count.columns,
+                              fill_value=True).to_numpy(dtype=bool)
+        return GroupMoments(count=self.count.mask(mask, 0), mean=self.mean.mask(mask),
+                            var=self.var.mask(mask))
+
 
 @dataclass(frozen=True)
 class Summary:
     """Descriptive statistics per group and column: n, mean, sd, 95% CI of the mean, 0-100 score.
 
     Every attribute is a frame shaped like the moments it was built from (groups x columns).
-    The CI is the t interval `mean +- t(.975, n-1) * sd / sqrt(n)`, NaN below two values.
+    The CI is the t interval `mean +- t(.975, n-1) * sd / sqrt(n)`, NaN below two values, cut at
+    the ends of the scale: a mean cannot lie outside it, so the part of the interval beyond the
+    scale holds no possible value (the cut interval still covers the mean at least 95% of the time).
     """
 
     n: pd.DataFrame
@@ -124,8 +140,8 @@ class Summary:
             n=n,
             mean=moments.mean,
             sd=sd,
-            ci_low=moments.mean - half,
-            ci_high=moments.mean + half,
+            ci_low=(moments.mean - half).clip(lower=scale.min),
+            ci_high=(moments.mean + half).clip(upper=scale.max),
             score=to_points(moments.mean, scale),
         )
 

@@ -26,6 +26,8 @@ DIMENSION_FACTS: frozenset[str] = frozenset(
         "consensus",
         "alpha",
         "role_gap",
+        "role_gap_p",
+        "teams_without_agreement",
         "divergent_items",
     }
 )

@@ -41,6 +41,7 @@ LENS_NAMES = {"architecture": "Architecture (the platform carries it)",
               "operating_model": "Operating model (it is defined and agreed)"}
 SUPPRESSED_COLOUR = "#e6e6e6"
 AGREEMENT_LINE = 0.70
+UNRELIABLE_MARK = "†"  # beside a team whose own mean has reliability below .70
 
 
 @dataclass
@@ -216,7 +217,8 @@ def item_distribution(analysis: dict, dimension: str, questions: dict[str, str],
 
 
 def heatmap(analysis: dict, dimension_titles: dict[str, str], *, by: str = "score") -> Chart:
-    """Team x dimension, coloured by mean score (0-100) or by agreement (rwg(j), 0-1).
+    """Team x dimension, coloured by mean score (0-100) or by agreement (mean item rwg, 0-1);
+    a team whose own mean is unreliable is marked in the cell.
 
     Cells are drawn as shapes (not an image) so each cell's colour is in the SVG, and the
     number on it is black or white, whichever contrasts more with that colour. Cells and their
@@ -225,6 +227,7 @@ def heatmap(analysis: dict, dimension_titles: dict[str, str], *, by: str = "scor
     teams = sorted({g for d in dims for g in analysis["dimensions"][d].get("groups", {})})
     values = np.full((len(teams), len(dims)), np.nan)
     hidden = np.zeros_like(values, dtype=bool)
+    unreliable = np.zeros_like(values, dtype=bool)
     for j, d in enumerate(dims):
         for i, t in enumerate(teams):
             cell = analysis["dimensions"][d].get("groups", {}).get(t)
@@ -234,6 +237,7 @@ def heatmap(analysis: dict, dimension_titles: dict[str, str], *, by: str = "scor
                 hidden[i, j] = True
             elif cell.get(by) is not None:
                 values[i, j] = cell[by]
+            unreliable[i, j] = cell.get("reliable") is False
     vmax = 100 if by == "score" else 1
     chart_id = f"heatmap-{by}"
     cmap = matplotlib.colormaps["cividis"]
@@ -262,9 +266,13 @@ def heatmap(analysis: dict, dimension_titles: dict[str, str], *, by: str = "scor
                 ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor=fill,
                                        edgecolor="#ffffff", linewidth=1, gid=cell_gid))
                 text = f"{v:.0f}" if by == "score" else f"{v:.2f}"
-                ax.text(j, i, text, ha="center", va="center", fontsize=MIN_FONT + 2,
+                ax.text(j, i, text + (UNRELIABLE_MARK if unreliable[i, j] else ""),
+                        ha="center", va="center", fontsize=MIN_FONT + 2,
                         color=text_colour_on(fill), gid=label_gid)
                 row.append(text)
+        # The table keeps numbers in the cells; the marks of the map are listed per team.
+        row.append(", ".join(dimension_titles.get(d, d) for j, d in enumerate(dims)
+                             if unreliable[i, j]) or "–")
         rows.append(row)
     ax.set_xlim(-0.5, len(dims) - 0.5)
     ax.set_ylim(len(teams) - 0.5, -0.5)
@@ -279,53 +287,62 @@ def heatmap(analysis: dict, dimension_titles: dict[str, str], *, by: str = "scor
     image = matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap)
     bar = fig.colorbar(image, ax=ax, shrink=0.8)
     bar.ax.tick_params(labelsize=MIN_FONT)
-    bar.set_label("Score (0–100)" if by == "score" else "Agreement rwg(j)", fontsize=MIN_FONT)
+    bar.set_label("Score (0–100)" if by == "score" else "Agreement: mean item rwg",
+                  fontsize=MIN_FONT)
     if by != "score":
         bar.ax.axhline(AGREEMENT_LINE, color="#d55e00", linewidth=1.5)
     title = ("Team × dimension scores" if by == "score"
-             else "Team × dimension agreement (rwg(j))")
+             else "Team × dimension agreement (mean item rwg)")
     alt = (f"A grid of {len(teams)} teams by {len(dims)} dimensions; darker is lower. "
-           f"{int(hidden.sum())} cells are hidden because the group is too small.")
+           f"{int(hidden.sum())} cells are hidden because the group is too small. "
+           f"{int(unreliable.sum())} cells marked {UNRELIABLE_MARK}: the team's own mean is "
+           "unreliable (below .70).")
     return Chart(chart_id, title, alt, _svg(fig, chart_id, title, alt),
-                 ["Team", *[dimension_titles.get(d, d) for d in dims]], rows)
+                 ["Team", *[dimension_titles.get(d, d) for d in dims],
+                  f"{UNRELIABLE_MARK} Unreliable team mean (below .70)"], rows)
 
 
 def group_agreement(analysis: dict, dimension: str) -> Chart:
-    """rwg(j) per reportable team for one dimension, against the .70 convention; teams below
-    it are hatched as well as coloured."""
+    """Agreement (mean item rwg) per reportable team for one dimension, against the .70
+    convention; a team counts as agreeing only when its rwg(j) also beats random answering.
+    Teams that do not agree are hatched as well as coloured."""
     groups = analysis["dimensions"][dimension].get("groups", {})
     shown = [(g, v) for g, v in groups.items() if not v.get("suppressed")]
     fig = _figure(6.5, 0.45 * max(len(shown), 1) + 1.5)
     ax = fig.add_subplot()
     names = [g for g, _ in shown]
-    vals = [v.get("rwg_j") or 0 for _, v in shown]
+    vals = [max(v.get("rwg_mean") or 0, 0) for _, v in shown]
+    agrees = [bool(v.get("agrees")) for _, v in shown]
     ok_colour, low_colour = LINE_COLOURS[0], LINE_COLOURS[1]
-    for i, v in enumerate(vals):
-        agrees = v >= AGREEMENT_LINE
-        ax.barh(i, v, color=ok_colour if agrees else low_colour, height=0.6,
-                hatch=None if agrees else "//", edgecolor="#ffffff", linewidth=0)
+    for i, (v, agree) in enumerate(zip(vals, agrees, strict=True)):
+        ax.barh(i, v, color=ok_colour if agree else low_colour, height=0.6,
+                hatch=None if agree else "//", edgecolor="#ffffff", linewidth=0)
     ax.axvline(AGREEMENT_LINE, color="#444444", linestyle="--", linewidth=1)
     ax.set_yticks(range(len(shown)), names)
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
-    ax.set_xlabel("Within-team agreement rwg(j)")
-    ax.legend(handles=[Patch(facecolor=ok_colour, label="agrees (≥ .70)"),
+    ax.set_xlabel("Within-team agreement: mean item rwg")
+    ax.legend(handles=[Patch(facecolor=ok_colour, label="agrees (≥ .70, beyond chance)"),
                        Patch(facecolor=low_colour, hatch="//", edgecolor="#ffffff",
-                             label="below .70")],
+                             label="does not")],
               fontsize=MIN_FONT, frameon=False, loc="upper center",
               bbox_to_anchor=(0.5, -0.3), ncol=2)
     _style(ax)
     title = f"Agreement within teams: {dimension.replace('_', ' ')}"
-    low = [g for g, v in zip(names, vals, strict=True) if v < AGREEMENT_LINE]
+    low = [g for g, a in zip(names, agrees, strict=True) if not a]
     alt = ("Bars of within-team agreement with a dashed line at .70. "
-           + (f"Below .70: {', '.join(low)}." if low else "Every shown team agrees."))
+           + (f"Not agreeing: {', '.join(low)}." if low else "Every shown team agrees."))
     chart_id = f"agreement-{dimension}"
-    rows = [[g, _fmt(v.get("rwg_j"), 2), _fmt(v.get("ad_m"), 2), v.get("n")] for g, v in shown]
+    rows = [[g, _fmt(v.get("rwg_mean"), 2), _fmt(v.get("rwg_j"), 2), _fmt(v.get("rwg_j_chance"), 2),
+             _fmt(v.get("ad_m"), 2), _fmt(v.get("reliability"), 2)
+             + (f" {UNRELIABLE_MARK}" if v.get("reliable") is False else ""), v.get("n")]
+            for g, v in shown]
     hidden = len(groups) - len(shown)
     if hidden:
-        rows.append([f"{hidden} team(s) too small to show", "suppressed", "suppressed", "–"])
+        rows.append([f"{hidden} team(s) too small to show", *["suppressed"] * 5, "–"])
     return Chart(chart_id, title, alt, _svg(fig, chart_id, title, alt),
-                 ["Team", "rwg(j)", "AD(M)", "n"], rows)
+                 ["Team", "Mean item rwg", "rwg(j)", "rwg(j) by chance (95%)", "AD(M)",
+                  "Reliability of the mean", "n"], rows)
 
 
 def cluster_map(analysis: dict) -> Chart:

@@ -135,7 +135,7 @@ def _chart_plan(ctx: dict) -> list[tuple[str, Callable[[], object]]]:
         plan.append((f"agreement:{d}", lambda d=d: charts.group_agreement(r, d)))
     plan += [
         ("heat_score", lambda: charts.heatmap(r, titles, by="score")),
-        ("heat_rwg", lambda: charts.heatmap(r, titles, by="rwg_j")),
+        ("heat_rwg", lambda: charts.heatmap(r, titles, by="rwg_mean")),
         ("clusters", lambda: charts.cluster_map(r)),
     ]
     comparison = ctx.get("comparison")

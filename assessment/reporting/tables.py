@@ -12,7 +12,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..analysis import alignment, clustering, divergence
+from ..analysis import agreement as agreement_stats
+from ..analysis import alignment, clustering, divergence, scoring
 from ..analysis import cycles as cycle_stats
 
 SUPPRESSED = "suppressed"
@@ -84,7 +85,7 @@ def summary(ctx: dict) -> Table:
         ["Readiness verdict", VERDICTS.get(verdict, verdict or "no gates defined")],
         ["Overall alignment (0-100)", score(overall.get("alignment"))],
         ["Maturity: overall score (0-100)", score(overall.get("score"))],
-        ["Consensus: mean rwg(j)", stat(overall.get("consensus"))],
+        ["Consensus: mean item rwg within teams", stat(overall.get("consensus"))],
         ["Respondents (submitted)", r["n_respondents"]],
         ["Invited", ctx["invited"]],
         ["Response rate", _round(r.get("response_rate"), 3)],
@@ -118,15 +119,28 @@ def dimensions(ctx: dict) -> Table:
             score(dim.get("score")),
             score(lenses.get("architecture")), score(lenses.get("operating_model")),
             score(dim.get("lens_gap")), score(dim.get("alignment")), stat(dim.get("consensus")),
+            stat(dim.get("consensus_skewed")), stat(dim.get("rwg_j_mean")),
+            _of(dim.get("teams_agree"), dim.get("teams_shown")),
+            _of(dim.get("teams_beyond_chance"), dim.get("teams_shown")),
             stat(dim.get("ad_m_mean")), stat(dim.get("alpha")), stat(dim.get("icc1")),
-            stat(dim.get("icc2")), score(dim.get("role_gap")),
+            stat(dim.get("icc2")), _round(dim.get("icc1_group_size"), 1),
+            _of(dim.get("teams_reliable"), dim.get("teams_shown")), score(dim.get("role_gap")),
+            _round((dim.get("role_gap_test") or {}).get("q_value"), 4),
             "yes" if dim.get("low_confidence") else "no", dim.get("divergent_items"),
         ])
     return Table("Dimensions", [
         "Dimension", "Title", "Weight", "n", "Score", "Architecture", "Operating model",
-        "Lens gap (A-O)", "Alignment", "Consensus rwg(j)", "AD(M)", "Cronbach alpha", "ICC(1)",
-        "ICC(2)", "Role gap (points)", "Low confidence", "Divergent items",
-    ], rows, [18, 36, 8, 7, 8, 12, 15, 14, 10, 16, 8, 14, 8, 8, 16, 14, 15])
+        "Lens gap (A-O)", "Alignment", "Consensus: mean item rwg",
+        "Consensus, slightly skewed null", "Mean rwg(j)", "Teams agreeing", "Teams beyond chance",
+        "AD(M)", "Cronbach alpha",
+        "ICC(1)", "ICC(2)", "ICC team size k", "Teams with reliable means", "Role gap (points)",
+        "Role gap q (Holm, BH)", "Low confidence", "Divergent items",
+    ], rows, [18, 36, 8, 7, 8, 12, 15, 14, 10, 16, 18, 12, 14, 16, 8, 14, 8, 8, 10, 16, 16, 14,
+              14, 15])
+
+
+def _of(count: Any, total: Any) -> str | None:
+    return None if count is None or total is None else f"{count} of {total}"
 
 
 def team_dimension(ctx: dict) -> Table:
@@ -141,14 +155,34 @@ def team_dimension(ctx: dict) -> Table:
             if lens and lens.get("architecture") is not None \
                     and lens.get("operating_model") is not None:
                 gap = score(lens["architecture"] - lens["operating_model"])
+            reliable = hidden or (None if cell is None or cell.get("reliable") is None
+                                  else "yes" if cell["reliable"] else "no")
             rows.append([
                 team, ctx["dim_titles"].get(d, d), _cell(cell, "n", 0), _cell(cell, "score", 1),
                 hidden or score((lens or {}).get("architecture")),
                 hidden or score((lens or {}).get("operating_model")), hidden or gap,
+                _cell(cell, "reliability", 3), reliable,
             ])
     return Table("Team x dimension", ["Team", "Dimension", "n", "Score", "Architecture",
-                                      "Operating model", "Lens gap (A-O)"],
-                 rows, [28, 36, 7, 8, 12, 15, 14])
+                                      "Operating model", "Lens gap (A-O)",
+                                      "Reliability of the team mean", "Reliable (.70)"],
+                 rows, [28, 36, 7, 8, 12, 15, 14, 16, 12])
+
+
+def agreement_reading(cell: dict | None) -> str | None:
+    """How a team's agreement on a dimension reads, in words shared with the pages."""
+    if cell is None:
+        return None
+    if cell.get("suppressed"):
+        return SUPPRESSED
+    if cell.get("agrees") is None:
+        return None if cell.get("rwg_j") is None else "not judged (pre-scored answers)"
+    if cell["agrees"]:
+        return "agrees"
+    chance = cell.get("rwg_j_chance")
+    if chance is not None and cell.get("rwg_j") is not None and cell["rwg_j"] <= chance:
+        return "no agreement beyond chance"
+    return f"below {alignment.CONSENSUS_THRESHOLD:.2f}"
 
 
 def agreement(ctx: dict) -> Table:
@@ -157,17 +191,18 @@ def agreement(ctx: dict) -> Table:
     for d, dim in r["dimensions"].items():
         for team in _teams(r):
             cell = dim.get("groups", {}).get(team)
-            rwg = _cell(cell, "rwg_j", 3)
-            if rwg == SUPPRESSED:
-                reading = SUPPRESSED
-            elif rwg is None:
-                reading = None
-            else:
-                reading = "agrees" if rwg >= divergence.AGREEMENT_RWG else "below .70"
-            rows.append([ctx["dim_titles"].get(d, d), team, _cell(cell, "n", 0), rwg,
-                         _cell(cell, "ad_m", 3), reading])
-    return Table("Agreement", ["Dimension", "Team", "n", "rwg(j)", "AD(M)", "Reading"], rows,
-                 [36, 28, 7, 9, 9, 12])
+            ad_agrees = _cell(cell, "ad_m_agrees", 0)
+            if ad_agrees not in (None, SUPPRESSED):
+                ad_agrees = "agrees" if ad_agrees else "does not agree"
+            rows.append([ctx["dim_titles"].get(d, d), team, _cell(cell, "n", 0),
+                         _cell(cell, "rwg_mean", 3), _cell(cell, "rwg_j", 3),
+                         _cell(cell, "rwg_j_chance", 3), _cell(cell, "rwg_j_skewed", 3),
+                         agreement_reading(cell), _cell(cell, "ad_m", 3), ad_agrees])
+    return Table("Agreement", ["Dimension", "Team", "n", "Mean item rwg", "rwg(j)",
+                               "rwg(j) random answering reaches (95%)",
+                               "rwg(j), slightly skewed null", "Reading", "AD(M)",
+                               "AD(M) reading (c/6)"], rows,
+                 [36, 28, 7, 12, 9, 20, 16, 26, 9, 16])
 
 
 def items(ctx: dict) -> Table:
@@ -203,16 +238,19 @@ def divergent_items(ctx: dict) -> Table:
             rank, it["item"], ctx["questions"].get(it["item"], it["item"]),
             ctx["dim_titles"].get(it["dimension"], it["dimension"]),
             ", ".join(REASONS.get(w, w) for w in it.get("reasons", [])),
-            it.get("groups_below_agreement"), it.get("reportable_groups"), stat(it.get("icc1")),
-            _round(it.get("groups_p_value"), 4), score(it.get("group_spread")),
+            it.get("groups_split"), it.get("groups_below_agreement"), it.get("reportable_groups"),
+            stat(it.get("icc1")), _round(it.get("groups_p_value"), 4),
+            _round(it.get("groups_q_value"), 4), score(it.get("group_spread")),
             gap.get("high"), gap.get("low"), score(gap.get("difference")),
             _round(gap.get("effect_size"), 2), _round(gap.get("p_value"), 4),
+            _round(gap.get("q_value"), 4),
         ])
     return Table("Divergence", [
-        "Rank", "Item", "Statement", "Dimension", "Why", "Teams below .70", "Reportable teams",
-        "ICC(1)", "ANOVA p (teams)", "Spread of team scores", "Role higher", "Role lower",
-        "Role gap (points)", "Cohen's d", "Welch p (roles)",
-    ], rows, [6, 10, 70, 30, 36, 15, 16, 8, 14, 20, 14, 14, 16, 10, 14])
+        "Rank", "Item", "Statement", "Dimension", "Why", "Teams split", "Teams below .70",
+        "Reportable teams", "ICC(1)", "ANOVA p (teams)", "ANOVA q (BH)", "Spread of team scores",
+        "Role higher", "Role lower", "Role gap (points)", "Cohen's d (pooled SD)",
+        "Welch p (roles)", "Role gap q (Holm, BH)",
+    ], rows, [6, 10, 70, 30, 36, 11, 15, 16, 8, 14, 12, 20, 14, 14, 16, 12, 14, 16])
 
 
 def clusters(ctx: dict) -> Table:
@@ -293,26 +331,41 @@ def method(ctx: dict) -> Table:
 
 
 def method_notes(ctx: dict) -> list[tuple[str, str]]:
-    """Every definition and threshold behind the report's numbers, read from the analysis result
-    and the analysis modules so the appendix cannot drift from the computation."""
+    """Every definition, test and threshold behind the report's numbers, read from the analysis
+    result and the analysis modules so the appendix cannot drift from the computation."""
     r = ctx["r"]
     lo, hi = r["scale"]["min"], r["scale"]["max"]
     options = hi - lo + 1
     null_var = (options * options - 1) / 12
+    skewed = agreement_stats.slightly_skewed_variance(options)
     k = r["min_group_size"]
     cl = r.get("divergence", {}).get("clusters", {}) or {}
+    test = cl.get("test") or {}
     threshold = cl.get("threshold")
     reverse = sum(1 for q in ctx["bank"].questions if q.reverse)
+    agree = alignment.CONSENSUS_THRESHOLD
+    weak = alignment.WEAK_CONSENSUS
+    alpha = divergence.SIGNIFICANCE
     notes = [
         ("Answers", f"A {lo}-{hi} scale ({options} options). “Don’t know” is stored as no answer "
                     "and left out of every statistic; it is counted apart in the answer "
                     "distributions."),
+        ("Missing answers", "Handled pairwise: every statistic of an item uses every answer to "
+                            "it; a team’s rwg(j) and AD(M) average the items with two or more "
+                            "answers in the team (J counts those items); Cronbach’s alpha uses "
+                            "pairwise covariances, as psych::alpha does. No respondent is "
+                            "dropped for a blank elsewhere (listwise deletion, as in the R "
+                            "package multilevel 2.7, would drop most respondents of a long "
+                            "dimension)."),
         ("Reverse scoring", f"{reverse} statements are worded the other way round; their answers "
                             f"are flipped (x becomes {lo}+{hi}−x = {lo + hi}−x) before any "
                             "statistic is computed."),
-        ("Scores 0–100", f"A respondent’s dimension score is the mean of their answered items in "
-                         f"the dimension; group and overall scores are means of respondent "
-                         f"scores. Shown as (mean − {lo}) / ({hi} − {lo}) × 100."),
+        ("Scores 0–100", f"A respondent’s dimension (or lens) score is the mean of their answered "
+                         f"items in it, given they answered at least "
+                         f"{scoring.MIN_ANSWERED_SHARE:.0%} of them (otherwise they have no "
+                         f"score there); group and overall scores are means of respondent "
+                         f"scores. Shown as (mean − {lo}) / ({hi} − {lo}) × 100. 95% confidence "
+                         "intervals are t intervals cut at the ends of the scale."),
         ("Lens scores", "A (architecture: the platform carries it) and O (operating model: it is "
                         "defined and agreed) are the 0–100 scores of a dimension’s statements "
                         "in each lens."),
@@ -322,55 +375,107 @@ def method_notes(ctx: dict) -> list[tuple[str, str]]:
                       "alignment over the dimensions that have both lenses."),
         ("Maturity", "The overall score: the weight-averaged dimension score (0–100). Reported "
                      "beside alignment, never folded into it."),
-        ("Consensus", "Per dimension the mean rwg(j) over reportable teams; overall the "
-                      "weight-averaged dimension consensus."),
         ("rwg", f"Within-team agreement on one item (James, Demaree & Wolf 1984): 1 − s²/σ², s² "
                 f"the team’s sample variance capped at σ², against the uniform null "
-                f"σ² = (A² − 1)/12 = {null_var:.2f} for A = {options} options."),
+                f"σ² = (A² − 1)/12 = {null_var:.2f} for A = {options} options"
+                + (f", and against LeBreton & Senter’s (2008) slightly skewed null "
+                   f"(σ² = {skewed:.2f}), the answers of people with no shared view but a mild "
+                   "leniency, as in most surveys." if skewed is not None else
+                   "; LeBreton & Senter (2008) tabulate no slightly skewed null for this "
+                   "number of options.")),
         ("rwg(j)", "Agreement over a dimension’s J items: J(1 − m/σ²) / (J(1 − m/σ²) + m/σ²), "
-                   "m the mean of the J item variances, capped at σ²."),
-        ("AD(M)", "Average deviation (Burke & Dunlap 2002): the mean absolute deviation from the "
-                  "team mean, averaged over a dimension’s items; smaller is more agreement."),
-        ("ICC(1), ICC(2)", "From a one-way ANOVA of respondent scores by team (Bliese 2000): "
-                           "ICC(1) = (MSB − MSW) / (MSB + (k − 1) MSW) with k = N/G the mean "
-                           "team size; ICC(2) = (MSB − MSW) / MSB, the reliability of team means."),
+                   "m the mean of the J item variances, capped at σ². It rises with J "
+                   "(Spearman–Brown): at J = 10 it reaches .70 when single items agree at .19, so "
+                   "it is shown but not read as consensus."),
+        ("Consensus", f"Per team, the mean rwg of the dimension’s items (Lindell, Brandt & "
+                      f"Whitney’s r*wg(j), with each item capped as its rwg is); per dimension "
+                      f"the mean over its items of their mean rwg in shown teams, the very "
+                      f"figures shown for the items, so a dimension and its items cannot "
+                      f"disagree; overall the weight-averaged dimension consensus. Read in "
+                      f"LeBreton & Senter’s bands: {agree:.2f} and above teams agree, "
+                      f"{weak:.2f}–{agree:.2f} moderate, below {weak:.2f} weak or no agreement."),
+        ("Agreement beyond chance", f"What random answering gives, simulated for each team’s "
+                                    f"size, number of items and options (as multilevel’s "
+                                    f"rwg.sim and rwg.j.sim, with a fixed seed; teams of 100 "
+                                    f"and more at their size to two significant digits): a "
+                                    f"team’s rwg(j) must exceed the value random answering "
+                                    f"reaches in {1 - agreement_stats.CHANCE_LEVEL:.0%} of "
+                                    f"teams (Dunlap et al. 2003). A team agrees on a dimension "
+                                    f"when its mean item rwg is {agree:.2f} or more and its "
+                                    f"rwg(j) is beyond chance; on an item when its rwg is both."),
+        ("AD(M)", f"Average deviation (Burke & Dunlap 2002): the mean absolute deviation from the "
+                  f"team mean, averaged over a dimension’s items; smaller is more agreement, "
+                  f"and up to c/6 = {options}/6 = {options / 6:.2f} reads as agreement. AD(M) "
+                  "measures the spread on the answer scale itself, without a null, and does not "
+                  "grow with the number of items. Its cut-off is the more lenient: it matches an "
+                  "rwg of about .45 (answers spread normally) to .55 (evenly), so the pages say "
+                  "where the two read a team differently."),
+        ("ICC(1), ICC(2)", "From a one-way ANOVA of respondent scores by team, over the shown "
+                           "teams only (Bliese 2000): ICC(1) = (MSB − MSW) / (MSB + (k − 1) MSW) "
+                           "with k = N/G the mean team size (as multilevel’s ICC1; the n0 of "
+                           "unbalanced designs would differ a little); ICC(2) = (MSB − MSW) / "
+                           "MSB, the reliability of team means at the mean team size."),
+        ("Reliability of a team’s mean", f"Each shown team’s own: n·ICC(1) / (1 + (n − 1)·ICC(1)) "
+                                         f"at its size n (ICC(1) below 0 counts as 0). Means "
+                                         f"below {alignment.RELIABILITY_THRESHOLD:.2f} are "
+                                         f"marked: a small team’s mean moves with who happened "
+                                         f"to answer."),
         ("Cronbach’s alpha", "J/(J − 1) × (1 − Σ item variances / variance of the total), per "
-                             "dimension, from pairwise covariances."),
-        ("Agreement convention", f"rwg and rwg(j) of {alignment.CONSENSUS_THRESHOLD:.2f} and above "
-                                 "are read as agreement (LeBreton & Senter 2008)."),
+                             "dimension, from pairwise covariances, over all respondents."),
         ("Low confidence", f"A dimension is marked low confidence when its consensus is below "
-                           f"{alignment.CONSENSUS_THRESHOLD:.2f}, or fewer than "
-                           f"{alignment.MIN_GROUPS_WORTH} × {k} respondents answered it or one of "
-                           "its lenses."),
-        ("Divergent items", f"Listed when at least {divergence.DISAGREEMENT_SHARE:.0%} of "
-                            f"reportable teams have rwg below {divergence.AGREEMENT_RWG:.2f} "
-                            f"(disagree within teams); or ICC(1) ≥ "
-                            f"{divergence.GROUP_EFFECT_ICC1:.2f} with a one-way ANOVA p < "
-                            f"{divergence.SIGNIFICANCE} (teams differ); or roles differ. Ranked "
-                            "by the number of reasons, then their strength."),
-        ("Role-gap test", f"Between the highest and the lowest reportable role mean: Welch’s "
-                          f"t-test and Cohen’s d with the pooled SD; roles differ when "
-                          f"|d| ≥ {divergence.ROLE_EFFECT_SIZE} and p < "
-                          f"{divergence.SIGNIFICANCE}. The gap is reported in 0–100 points."),
+                           f"{weak:.2f}, when fewer than "
+                           f"{alignment.MIN_BEYOND_CHANCE_SHARE:.0%} of shown teams agree beyond "
+                           f"chance, or when fewer than {alignment.MIN_GROUPS_WORTH} × {k} "
+                           "respondents answered it or one of its lenses."),
+        ("Divergent items", f"Three tests per item, with the false discovery rate held at "
+                            f"{alpha} across items (Benjamini–Hochberg). Teams split: a shown "
+                            f"team’s answers are more spread than random answering gives "
+                            f"(simulated, as above; BH over every shown team and item), and "
+                            f"the item’s mean rwg is below {divergence.AGREEMENT_RWG:.2f}. Teams "
+                            f"differ: one-way ANOVA over the shown teams, BH-adjusted q < "
+                            f"{alpha}, and ICC(1) ≥ {divergence.GROUP_EFFECT_ICC1:.2f}. Roles "
+                            f"differ: see the role-gap test. Ranked by the number of reasons, "
+                            "then their strength."),
+        ("Role-gap test", f"Every pair of shown roles is compared with Welch’s t-test; within an "
+                          f"item (or dimension) the pairs’ p-values are Holm-adjusted, so the "
+                          f"highest and lowest role, which are picked for being furthest "
+                          f"apart, are judged fairly; across items (or dimensions) the "
+                          f"adjusted p-values are BH-adjusted. Roles differ when q < {alpha} "
+                          f"and |d| ≥ {divergence.ROLE_EFFECT_SIZE}, d being "
+                          f"{divergence.EFFECT_SIZE_NAME}. People of hidden teams are left out. "
+                          "The gap is reported in 0–100 points."),
         ("Perception clusters", f"{(cl.get('method') or 'kmeans').replace('kmeans', 'k-means')} on "
                                 "respondents’ standardised item answers (“don’t know” imputed by "
                                 "the item mean; respondents who answered fewer than "
                                 f"{clustering.MIN_ANSWERED_SHARE:.0%} of items left out), k tried "
-                                f"from 2 to {clustering.MAX_CLUSTERS}, every cluster at least "
-                                f"{k} people. A k counts only when its silhouette beats the "
-                                "silhouette of the same k-means on one Gaussian cloud with the "
-                                "data’s covariance by "
-                                f"{clustering.SILHOUETTE_MARGIN}; the k that beats it by most "
-                                "wins, else there are no distinct clusters."
-                                + (f" Here: threshold {threshold:.3f}, best silhouette "
-                                   f"{cl['silhouette']:.3f}, k = {cl.get('k')}."
+                                f"from 2 to {clustering.MAX_CLUSTERS} on a sample of up to "
+                                f"{clustering.SELECTION_SAMPLE} respondents put in a canonical "
+                                f"order (the result does not depend on the order of the "
+                                f"answers), every cluster at least {k} people. Reference: one "
+                                "population of the same answers (each item’s own distribution, "
+                                "made unimodal, and the items’ correlations, through a Gaussian "
+                                "copula calibrated to the data’s correlations with their "
+                                "sampling noise removed), clustered the same way in "
+                                f"{test.get('draws') or 'several'} draws (after "
+                                f"{clustering.FIRST_LOOK} draws the test stops when the data lie "
+                                f"less than {clustering.FUTILITY_T:.0f} reference spread above "
+                                "it at every k, which can only keep “no distinct groups”). A k "
+                                "counts only when "
+                                "its silhouette lies above the reference’s t prediction bound "
+                                f"at level {clustering.SIGNIFICANCE} over all k tried "
+                                "(Bonferroni); of those, the k furthest above the reference’s "
+                                "mean wins, else there are no distinct clusters."
+                                + (f" Here: k = {cl.get('k')}, silhouette "
+                                   f"{cl['silhouette']:.3f} against a critical value of "
+                                   f"{threshold:.3f}, p = {test['p_value']:.2g}."
                                    if threshold is not None and cl.get("silhouette") is not None
-                                   else "")),
+                                   and test.get("p_value") is not None else "")),
         ("Suppression", f"No team, role, team × role cell or cluster composition of fewer than "
                         f"{k} respondents is shown. Complementary suppression: where one hidden "
                         f"cell, or hidden cells adding up to fewer than {k} people, could be "
                         "worked out from a shown total, the next smallest shown cell is hidden "
-                        "too. Hidden cells read “suppressed”."),
+                        "too. Hidden cells read “suppressed”. Statistics that combine teams "
+                        "(ICC, ANOVA, agreement means, role tests) use the shown teams only."),
         ("Comments", f"Shown only from teams with at least {ctx['comment_threshold']} submitted "
                      "responses; smaller teams are left out without being named."),
         ("Recommendations and readiness", "Rules from the question bank, each citing the facts "
@@ -378,11 +483,15 @@ def method_notes(ctx: dict) -> list[tuple[str, str]]:
                                           "fails, ready with conditions if only warning gates "
                                           "fail, ready when every gate passes."),
     ]
+    note = (r.get("agreement") or {}).get("note")
+    if note:
+        notes.append(("Pre-scored answers", note))
     if ctx.get("comparison") and ctx["comparison"].change:
         notes.append(("Change since the previous cycle",
                       f"Welch’s two-sample t-test on respondent dimension scores at p < "
-                      f"{cycle_stats.SIGNIFICANCE}; the cycles are independent samples. A team "
-                      "hidden in either cycle is not compared."))
+                      f"{cycle_stats.SIGNIFICANCE}, with {cycle_stats.EFFECT_SIZE_NAME}; the "
+                      "cycles are independent samples. A team hidden in either cycle is not "
+                      "compared."))
     return notes
 
 

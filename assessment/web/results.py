@@ -141,7 +141,7 @@ def dimensions(ctx: dict):  # type: ignore[no-untyped-def]
 @bp.route("/<int:assessment_id>/heatmap")
 @with_results
 def heatmap(ctx: dict):  # type: ignore[no-untyped-def]
-    by = "rwg_j" if request.args.get("by") == "agreement" else "score"
+    by = "rwg_mean" if request.args.get("by") == "agreement" else "score"
     chart = cached_chart(ctx, f"heatmap:{by}",
                          lambda: charts.heatmap(ctx["r"], ctx["dim_titles"], by=by))
     return render_template("results/heatmap.html", active="heatmap", heat=chart, by=by, **ctx)

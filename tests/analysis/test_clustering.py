@@ -1,17 +1,113 @@
-"""Perception clusters: planted groups are found, one cloud is not split, small clusters never
-appear, and the large-n path (MiniBatchKMeans, sampled silhouette) finds the same groups."""
+"""Perception clusters: planted groups and known structure (iris, Old Faithful, the demo's camp)
+are found; one population of survey answers (noise, a lattice of few items, ceiling and floor
+effects) is not split at any seed or row order; small clusters never appear; the test's figures
+are in the result; and the large-n path (MiniBatchKMeans, sampled silhouette) finds the same
+groups."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import adjusted_rand_score
+from sklearn.datasets import load_iris
+from sklearn.metrics import adjusted_rand_score, pairwise_distances, silhouette_score
 
 from assessment.analysis import analyze, clustering
-from assessment.analysis.clustering import PerceptionClusters
+from assessment.analysis.clustering import PerceptionClusters, silhouette
 
-from .conftest import planted, wide_bank
+from .conftest import FIXTURES, planted, wide_bank
+
+
+def one_population(n: int, items: int, seed: int, *, shift: float, floor: bool = False,
+                   loading: float = 0.8) -> pd.DataFrame:
+    """Survey answers of one population: a general factor, item difficulties and noise, piled
+    at the top of a 1-5 scale (a ceiling effect) or, with `floor`, at the bottom; 5% blanks."""
+    rng = np.random.default_rng(seed)
+    latent = (3 + shift + rng.normal(0, 0.3, items) + loading * rng.normal(size=(n, 1))
+              + rng.normal(0, 0.8, (n, items)))
+    if floor:
+        latent = 6 - latent
+    values = np.clip(np.rint(latent), 1, 5)
+    values[rng.random(values.shape) < 0.05] = np.nan
+    return pd.DataFrame(values)
+
+
+def k_at_seeds_and_orders(answers: pd.DataFrame, seeds=(0, 1), orders=2) -> list:  # type: ignore[no-untyped-def]
+    found = []
+    for seed in seeds:
+        for order in range(orders):
+            shuffled = (answers if order == 0
+                        else answers.sample(frac=1, random_state=100 + order))
+            found.append(PerceptionClusters(random_state=seed).fit(shuffled).k_)
+    return found
+
+
+def test_uniform_noise_on_few_items_is_one_population():
+    # Five items on a 1-5 scale are a lattice of 3,125 points: k-means cut 400 random answers
+    # into 7 or 8 "camps" against a Gaussian reference.
+    for data_seed in range(3):
+        rng = np.random.default_rng(data_seed)
+        answers = pd.DataFrame(rng.integers(1, 6, (400, 5)).astype(float))
+        assert k_at_seeds_and_orders(answers) == [1, 1, 1, 1]
+
+
+@pytest.mark.parametrize(("items", "floor"), [(31, False), (50, False), (31, True), (50, True)])
+def test_one_skewed_population_has_no_camps(items, floor):
+    answers = one_population(300, items, seed=items + floor, shift=1.2, floor=floor)
+    assert k_at_seeds_and_orders(answers) == [1, 1, 1, 1]
+
+
+def test_real_answers_of_one_population_have_no_camps():
+    # Bliese's bhr2000: 5,400 soldiers' answers on 11 items in two correlated scales (a general
+    # factor, minor factors, blanks, answers piled at one end).
+    from .conftest import real_data
+
+    bhr = real_data("bhr2000")
+    items = ["AF06", "AF07", "AP12", "AP17", "AP33", "AP34", "AS14", "AS15", "AS16", "AS17",
+             "AS28"]
+    assert k_at_seeds_and_orders(bhr[items]) == [1, 1, 1, 1]
+
+
+def test_known_structure_is_found_at_every_seed_and_order():
+    iris = load_iris(as_frame=True)
+    # by silhouette iris has two groups: setosa, and the two other species together
+    setosa = (iris.target == 0).astype(int)
+    # write.csv(faithful, "faithful.csv", row.names = FALSE)  (R's datasets package)
+    faithful = pd.read_csv(FIXTURES / "faithful.csv")
+    long_eruptions = (faithful["eruptions"] > 3).astype(int)
+    for data, truth in ((iris.data, setosa), (faithful, long_eruptions)):
+        for seed in (0, 1):
+            for order in range(2):
+                shuffled = data if order == 0 else data.sample(frac=1, random_state=100 + order)
+                model = PerceptionClusters(random_state=seed).fit(shuffled)
+                assert model.k_ == 2
+                labels = model.labels_.loc[data.index]
+                assert adjusted_rand_score(truth, labels) > 0.95
+
+
+def test_the_result_reports_the_test():
+    bank = wide_bank()
+    answers, _ = planted(bank, [90, 60], seed=8)
+    groups = pd.Series(np.where(np.arange(150) % 2, "North", "South"), index=answers.index)
+    test = analyze(answers, bank, groups=groups)["divergence"]["clusters"]
+    figures = test["test"]
+    assert figures["significance"] == clustering.SIGNIFICANCE
+    assert figures["draws"] >= clustering.MIN_REFERENCE_DRAWS
+    assert figures["p_value"] < clustering.SIGNIFICANCE
+    assert set(figures["critical_by_k"]) == set(test["silhouette_by_k"])
+    assert test["silhouette"] > figures["critical_by_k"][str(test["k"])] == test["threshold"]
+    for k, critical in figures["critical_by_k"].items():
+        assert critical > test["reference_by_k"][k]
+
+
+def test_silhouette_matches_scikit_learn():
+    rng = np.random.default_rng(1)
+    points = rng.normal(size=(200, 4))
+    distances = pairwise_distances(points)
+    for labels in (rng.integers(0, 3, 200), (points[:, 0] > 0).astype(int),
+                   np.r_[0, np.ones(199, dtype=int)]):
+        assert silhouette(distances, labels) == pytest.approx(
+            silhouette_score(distances, labels, metric="precomputed"), abs=1e-12)
 
 
 def test_planted_clusters_are_recovered():

@@ -38,6 +38,16 @@ def test_reads_values_blanks_and_other_columns(small_bank):
     assert list(roles) == ["Lead", "Agent"]
 
 
+def test_a_team_or_role_called_na_is_a_name(small_bank):
+    answers, groups, roles = read_answers_csv(csv(
+        "1,NA,N/A,1,2,3,4,5,1,NA,2,",
+        "2,nan,NA,5,4,3,2,1,2,3,4,",
+    ), small_bank, "team", "role")
+    assert list(groups) == ["NA", "nan"]
+    assert list(roles) == ["N/A", "NA"]
+    assert np.isnan(answers.at[2, "D-O2"])  # in an answer column NA is still "don't know"
+
+
 def test_every_bad_value_is_reported_by_row_and_column(small_bank):
     found = problems(csv(
         "1,Ops,Lead,1,2,3,4,5,1,1,1,",

@@ -222,8 +222,8 @@ def check_heatmap(page) -> None:  # type: ignore[no-untyped-def]
     assert "Order management" in rows, rows.keys()
     cell = rows["Order management"][headers.index(DATA)]
     assert float(cell) < 0.70, f"order management's agreement on data is {cell}"
-    # And the contrast the pattern is about: another team agrees on the same dimension.
-    assert float(rows["Sales"][headers.index(DATA)]) >= 0.70
+    # And the contrast the pattern is about: another team agrees far more on the same dimension.
+    assert float(rows["Sales"][headers.index(DATA)]) >= float(cell) + 0.3
     assert_no_sideways_scroll(page)
 
 
