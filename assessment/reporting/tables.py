@@ -14,14 +14,12 @@ from typing import Any
 
 from ..analysis import alignment, clustering, divergence
 from ..analysis import cycles as cycle_stats
+from .readings import REASONS, VERDICTS, appendix_notes
 
 SUPPRESSED = "suppressed"
 # A cell starting with one of these is a formula (or the start of one) to Excel, LibreOffice and
 # Google Sheets; tab and carriage return are how a formula hides behind a harmless-looking cell.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-REASONS = {"disagree_within_groups": "disagree within teams", "groups_differ": "teams differ",
-           "roles_differ": "roles differ"}
-VERDICTS = {"ready": "Ready", "conditional": "Ready with conditions", "not_ready": "Not ready"}
 
 
 @dataclass
@@ -377,6 +375,7 @@ def method_notes(ctx: dict) -> list[tuple[str, str]]:
                                           "it tested. Readiness: not ready if a blocking gate "
                                           "fails, ready with conditions if only warning gates "
                                           "fail, ready when every gate passes."),
+        *appendix_notes(),
     ]
     if ctx.get("comparison") and ctx["comparison"].change:
         notes.append(("Change since the previous cycle",
