@@ -14,7 +14,7 @@ from typing import Any
 
 from ..analysis import alignment, clustering, divergence
 from ..analysis import cycles as cycle_stats
-from .readings import REASONS, VERDICTS, appendix_notes
+from .readings import REASONS, appendix_notes, verdict_label
 
 SUPPRESSED = "suppressed"
 # A cell starting with one of these is a formula (or the start of one) to Excel, LibreOffice and
@@ -79,7 +79,7 @@ def summary(ctx: dict) -> Table:
         ["Release", ctx["res"].release.seq if ctx["res"].release else None],
         ["Released", ctx["generated_at"].strftime("%Y-%m-%d %H:%M UTC")],
         ["Status", a.status.value],
-        ["Readiness verdict", VERDICTS.get(verdict, verdict or "no gates defined")],
+        ["Readiness verdict", verdict_label(verdict) or "no gates defined"],
         ["Overall alignment (0-100)", score(overall.get("alignment"))],
         ["Maturity: overall score (0-100)", score(overall.get("score"))],
         ["Consensus: mean rwg(j)", stat(overall.get("consensus"))],
@@ -265,7 +265,7 @@ def recommendations(ctx: dict) -> Table:
 
 def readiness(ctx: dict) -> Table:
     ready = ctx["r"].get("readiness") or {}
-    rows = [["verdict", None, None, VERDICTS.get(ready.get("verdict"), ready.get("verdict")),
+    rows = [["verdict", None, None, verdict_label(ready.get("verdict")),
              None, None]]
     for g in ready.get("gates") or []:
         ev = g.get("evidence") or {}
