@@ -41,6 +41,7 @@ test: $(VENV)/.installed .env node_modules/.package-lock.json
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/analysis.py

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from flask import Flask, current_app
@@ -16,7 +17,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from . import db, migrations
 from .banks import validate_paths
-from .models import AssessmentStatus, UserRole
+from .models import Assessment, AssessmentStatus, UserRole
 from .services import assessments as svc
 from .services.banks import find_bank, register_bank_dir
 from .services.errors import InvalidInput, ServiceError
@@ -38,7 +39,7 @@ def init_app(app: Flask) -> None:
         app.cli.add_command(command)
 
 
-def _fail(message: str, problems: list[str] | None = None) -> None:
+def _fail(message: str, problems: list[str] | None = None) -> NoReturn:
     click.echo(f"Error: {message}", err=True)
     for problem in problems or []:
         click.echo(f"  {problem}", err=True)
@@ -166,7 +167,7 @@ def assessment_create(bank_id: str, bank_version: int | None, name: str, teams: 
     click.echo(a.id)
 
 
-def _assessment(assessment_id: int):  # type: ignore[no-untyped-def]
+def _assessment(assessment_id: int) -> Assessment:
     try:
         return svc.get_assessment(db.session(), assessment_id)
     except ServiceError as exc:

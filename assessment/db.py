@@ -121,14 +121,16 @@ def begin_write(session: Session) -> None:
         if session.connection().info.get(WRITE, True):
             return
         session.commit()
-    session.connection(execution_options={WRITE: True})
+    writing: dict[str, Any] = {WRITE: True}
+    session.connection(execution_options=writing)
 
 
 def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"], strict_writes=app.testing)
     app.extensions["db_engine"] = engine
     # The same engine and pool, beginning read transactions.
-    app.extensions["db_read_engine"] = engine.execution_options(**{WRITE: False})
+    reading: dict[str, Any] = {WRITE: False}
+    app.extensions["db_read_engine"] = engine.execution_options(**reading)
     # Sessions of web requests begin read transactions; commands' sessions write (see above).
     app.extensions["db_sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
     app.extensions["db_read_sessionmaker"] = sessionmaker(
@@ -137,11 +139,13 @@ def init_app(app: Flask) -> None:
 
 
 def engine() -> sa.Engine:
-    return current_app.extensions["db_engine"]
+    found: sa.Engine = current_app.extensions["db_engine"]
+    return found
 
 
 def read_engine() -> sa.Engine:
-    return current_app.extensions["db_read_engine"]
+    found: sa.Engine = current_app.extensions["db_read_engine"]
+    return found
 
 
 def session() -> Session:
@@ -150,7 +154,8 @@ def session() -> Session:
     if "db_session" not in g:
         maker = "db_read_sessionmaker" if has_request_context() else "db_sessionmaker"
         g.db_session = current_app.extensions[maker]()
-    return g.db_session
+    opened: Session = g.db_session
+    return opened
 
 
 def _close_session(_exc: BaseException | None) -> None:

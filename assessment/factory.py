@@ -9,17 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from flask.cli import NoAppException
 
 from . import db
-from .config import PROJECT_ROOT, from_environment
+from .config import RESOURCE_ROOT, ConfigurationError, from_environment, instance_path
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(
         __name__,
-        instance_path=os.environ.get("INSTANCE_PATH", str(PROJECT_ROOT / "instance")),
-        template_folder=str(PROJECT_ROOT / "templates"),
+        instance_path=instance_path(),
+        template_folder=str(RESOURCE_ROOT / "templates"),
         static_folder=str(Path(__file__).parent / "web" / "static"),
     )
     app.config.update(from_environment(app.instance_path))
@@ -44,11 +43,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     init_cli(app)
     return app
-
-
-class ConfigurationError(NoAppException):
-    """The app cannot start as configured. A NoAppException, so that `flask` prints the message
-    as one line instead of a traceback; under gunicorn it stops the worker from booting."""
 
 
 class RedactTokens(logging.Filter):

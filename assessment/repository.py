@@ -71,7 +71,7 @@ def _driver_rows(conn: sa.Connection, stmt: sa.Select) -> list[tuple]:
     the query itself at hundreds of thousands of rows, and these columns need no conversion."""
     result = conn.execute(stmt)
     try:
-        return result.cursor.fetchall()
+        return list(result.cursor.fetchall())
     finally:
         result.close()
 

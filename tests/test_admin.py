@@ -175,3 +175,51 @@ def test_tokens_are_not_shown_after_generation(app, client, auth) -> None:  # ty
     auth.login()
     html = client.get(f"/admin/assessments/{aid}").get_data(as_text=True)
     assert not any(t in html for t in tokens)
+
+
+def test_sharing_through_the_admin_page(app, client, auth) -> None:  # type: ignore[no-untyped-def]
+    """Share with a lead, who then reads the results; unshare, and they cannot any more. Only
+    leads can be chosen, and a lead already shared with is not offered again."""
+    import re
+
+    from .conftest import Auth
+
+    aid = make_assessment(app)
+    lead = app.test_client()
+    Auth(lead).login("lead@example.org", LEAD_PASSWORD)
+    assert lead.get(f"/results/{aid}/").status_code == 404
+    assert f"/results/{aid}/" not in lead.get("/results/").get_data(as_text=True)
+
+    auth.login()
+    page_url = f"/admin/assessments/{aid}"
+    page = client.get(page_url).get_data(as_text=True)
+    assert "Not shared with any lead yet" in page
+    assert '<option value="lead@example.org">' in page
+    assert '<option value="admin@example.org">' not in page  # admins are not offered
+
+    refused = client.post(f"{page_url}/shares", data={
+        "lead": "admin@example.org", "csrf_token": csrf_token(client, page_url)},
+        follow_redirects=True)
+    assert "Choose a lead to share with." in refused.get_data(as_text=True)
+    assert lead.get(f"/results/{aid}/").status_code == 404
+
+    shared = client.post(f"{page_url}/shares", data={
+        "lead": "lead@example.org", "csrf_token": csrf_token(client, page_url)},
+        follow_redirects=True)
+    html = shared.get_data(as_text=True)
+    assert "lead@example.org can now read the results." in html
+    assert '<option value="lead@example.org">' not in html  # not offered twice
+    assert lead.get(f"/results/{aid}/").status_code == 200
+    assert f"/results/{aid}/" in lead.get("/results/").get_data(as_text=True)
+
+    remove = re.search(rf'action="(/admin/assessments/{aid}/shares/\d+/delete)"', html)
+    assert remove, "no Remove button for the lead"
+    forged = client.post(remove.group(1), data={})
+    assert forged.status_code == 400
+    assert lead.get(f"/results/{aid}/").status_code == 200
+    unshared = client.post(remove.group(1), data={"csrf_token": csrf_token(client, page_url)},
+                           follow_redirects=True)
+    assert "Sharing removed." in unshared.get_data(as_text=True)
+    assert "Not shared with any lead yet" in unshared.get_data(as_text=True)
+    assert lead.get(f"/results/{aid}/").status_code == 404
+    assert f"/results/{aid}/" not in lead.get("/results/").get_data(as_text=True)

@@ -11,7 +11,7 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -26,6 +26,7 @@ from .model import (
     Bank,
     Dimension,
     Gate,
+    Lens,
     Question,
     Recommendation,
     Scale,
@@ -67,14 +68,19 @@ def read_bank_file(path: str | Path) -> tuple[Bank, dict[str, Any]]:
     return parse_bank_text(raw, source)
 
 
+def _integer(value: Any) -> int | None:
+    """YAML reads `yes` as True, and True is an int to Python: a bank's integers must be ints."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 class _BankLoader(yaml.SafeLoader):
     """The safe loader without anchors and aliases: a bank has no use for them, and an alias
     repeated inside nested conditions multiplies the work of checking them (a few kilobytes can
     stand for a billion clauses)."""
 
-    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+            event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in types-PyYAML
             raise yaml.composer.ComposerError(
                 None, None, "anchors and aliases (& and *) are not allowed in a bank",
                 event.start_mark)
@@ -197,8 +203,8 @@ class _Validator:
         bank_id = self.text(data, "id", "")
         if bank_id and not SLUG.match(bank_id):
             self.err("id", f"'{bank_id}' is not a slug (lower-case letters, digits, - and _)")
-        version = data.get("version")
-        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        version = _integer(data.get("version"))
+        if version is None or version < 1:
             self.err("version", "must be a positive integer")
         title = self.text(data, "title", "")
         description = self.text(data, "description", "", required=False)
@@ -220,7 +226,7 @@ class _Validator:
             for i, g in enumerate(self.seq(data.get("readiness"), "readiness", required=False))
         )
         self.unique([g.id for g in gates if g], "readiness", "gate id")
-        if self.problems or scale is None:
+        if self.problems or scale is None or version is None:
             return None
         return Bank(
             id=bank_id,
@@ -249,15 +255,17 @@ class _Validator:
         if obj is None:
             return None
         self.unknown_fields(obj, {"min", "max", "labels", "not_applicable"}, "scale.")
-        lo, hi = obj.get("min"), obj.get("max")
-        ok = True
+        lo, hi = _integer(obj.get("min")), _integer(obj.get("max"))
         for key, bound in (("min", lo), ("max", hi)):
-            if isinstance(bound, bool) or not isinstance(bound, int):
+            if bound is None:
                 self.err(f"scale.{key}", "must be an integer")
-                ok = False
-        if ok and not (hi - lo >= 1 and hi - lo <= 20):
-            self.err("scale", "max must be above min, with at most 21 points")
-            ok = False
+        # The bounds, once both are integers a valid distance apart.
+        span: tuple[int, int] | None = None
+        if lo is not None and hi is not None:
+            if 1 <= hi - lo <= 20:
+                span = (lo, hi)
+            else:
+                self.err("scale", "max must be above min, with at most 21 points")
         labels_raw = obj.get("labels", {})
         labels: dict[int, str] = {}
         if not isinstance(labels_raw, dict):
@@ -269,7 +277,7 @@ class _Validator:
                 except (TypeError, ValueError, OverflowError):
                     self.err(f"scale.labels.{key}", "key must be a scale point")
                     continue
-                if ok and not lo <= point <= hi:
+                if span and not span[0] <= point <= span[1]:
                     self.err(f"scale.labels.{key}", f"outside the scale {lo}..{hi}")
                 if isinstance(label, bool):
                     self.err(f"scale.labels.{key}", "must be text (quote it: YAML reads "
@@ -282,9 +290,9 @@ class _Validator:
         na = obj.get("not_applicable", True)
         if not isinstance(na, bool):
             self.err("scale.not_applicable", "must be true or false")
-        if not ok:
+        if span is None:
             return None
-        return Scale(min=lo, max=hi, labels=labels, not_applicable=bool(na))
+        return Scale(min=span[0], max=span[1], labels=labels, not_applicable=bool(na))
 
     def dimensions(self, value: Any) -> list[Dimension]:
         out: list[Dimension] = []
@@ -342,7 +350,7 @@ class _Validator:
                     id=qid,
                     dimension=dim,
                     text=self.text(obj, "text", f"{path}."),
-                    lens=lens,
+                    lens=cast(Lens | None, lens),  # checked against LENSES above
                     help=self.text(obj, "help", f"{path}.", required=False),
                     reverse=reverse,
                 )

@@ -68,8 +68,8 @@ def _svg(fig: Figure, chart_id: str, title: str, alt: str) -> str:
     unique per chart so several charts can share one page."""
     buf = io.StringIO()
     # Names are people's text: "$...$" in a team name is not mathtext (it could fail the page).
-    for text in fig.findobj(matplotlib.text.Text):
-        text.set_parse_math(False)
+    for label in fig.findobj(matplotlib.text.Text):
+        label.set_parse_math(False)
     # No date in the file: a chart of one release is the same file whenever it is drawn.
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": chart_id,
                                 "text.parse_math": False}):

@@ -14,6 +14,7 @@ accents.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import logging
 import zipfile
@@ -130,9 +131,9 @@ def _chart_plan(ctx: dict) -> list[tuple[str, Callable[[], object]]]:
     plan: list[tuple[str, Callable[[], object]]] = [
         ("lens", lambda: charts.lens_bars(r, titles))]
     for d in r["dimensions"]:
-        plan.append((f"dist:{d}", lambda d=d: charts.item_distribution(
-            r, d, ctx["questions"], scale)))
-        plan.append((f"agreement:{d}", lambda d=d: charts.group_agreement(r, d)))
+        plan.append((f"dist:{d}", functools.partial(charts.item_distribution,
+                                                     r, d, ctx["questions"], scale)))
+        plan.append((f"agreement:{d}", functools.partial(charts.group_agreement, r, d)))
     plan += [
         ("heat_score", lambda: charts.heatmap(r, titles, by="score")),
         ("heat_rwg", lambda: charts.heatmap(r, titles, by="rwg_mean")),
@@ -182,4 +183,5 @@ def pdf_bytes(html: str, tell: Callable[[str], None] | None = None) -> bytes:
     document = HTML(string=html).render()
     if tell is not None:
         tell("Writing the PDF")
-    return document.write_pdf()
+    pdf: bytes = document.write_pdf()
+    return pdf

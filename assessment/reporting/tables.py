@@ -15,14 +15,12 @@ from typing import Any
 from ..analysis import agreement as agreement_stats
 from ..analysis import alignment, clustering, divergence, scoring
 from ..analysis import cycles as cycle_stats
+from .readings import REASONS, appendix_notes, verdict_label
 
 SUPPRESSED = "suppressed"
 # A cell starting with one of these is a formula (or the start of one) to Excel, LibreOffice and
 # Google Sheets; tab and carriage return are how a formula hides behind a harmless-looking cell.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-REASONS = {"disagree_within_groups": "disagree within teams", "groups_differ": "teams differ",
-           "roles_differ": "roles differ"}
-VERDICTS = {"ready": "Ready", "conditional": "Ready with conditions", "not_ready": "Not ready"}
 
 
 @dataclass
@@ -82,7 +80,7 @@ def summary(ctx: dict) -> Table:
         ["Release", ctx["res"].release.seq if ctx["res"].release else None],
         ["Released", ctx["generated_at"].strftime("%Y-%m-%d %H:%M UTC")],
         ["Status", a.status.value],
-        ["Readiness verdict", VERDICTS.get(verdict, verdict or "no gates defined")],
+        ["Readiness verdict", verdict_label(verdict) or "no gates defined"],
         ["Overall alignment (0-100)", score(overall.get("alignment"))],
         ["Maturity: overall score (0-100)", score(overall.get("score"))],
         ["Consensus: mean item rwg within teams", stat(overall.get("consensus"))],
@@ -305,7 +303,7 @@ def recommendations(ctx: dict) -> Table:
 
 def readiness(ctx: dict) -> Table:
     ready = ctx["r"].get("readiness") or {}
-    rows = [["verdict", None, None, VERDICTS.get(ready.get("verdict"), ready.get("verdict")),
+    rows = [["verdict", None, None, verdict_label(ready.get("verdict")),
              None, None]]
     for g in ready.get("gates") or []:
         ev = g.get("evidence") or {}
@@ -482,6 +480,7 @@ def method_notes(ctx: dict) -> list[tuple[str, str]]:
                                           "it tested. Readiness: not ready if a blocking gate "
                                           "fails, ready with conditions if only warning gates "
                                           "fail, ready when every gate passes."),
+        *appendix_notes(),
     ]
     note = (r.get("agreement") or {}).get("note")
     if note:
@@ -489,7 +488,7 @@ def method_notes(ctx: dict) -> list[tuple[str, str]]:
     if ctx.get("comparison") and ctx["comparison"].change:
         notes.append(("Change since the previous cycle",
                       f"Welch’s two-sample t-test on respondent dimension scores at p < "
-                      f"{cycle_stats.SIGNIFICANCE}, with {cycle_stats.EFFECT_SIZE_NAME}; the "
+                      f"{cycle_stats.SIGNIFICANCE}, with {divergence.EFFECT_SIZE_NAME}; the "
                       "cycles are independent samples. A team hidden in either cycle is not "
                       "compared."))
     return notes

@@ -18,7 +18,7 @@ from .errors import InvalidInput, NotFound
 log = logging.getLogger(__name__)
 
 
-def visible_assessments(user: User) -> sa.Select:
+def visible_assessments(user: User) -> sa.Select[tuple[Assessment]]:
     """The assessments a user may read, newest first (a select the caller can page)."""
     stmt = sa.select(Assessment).order_by(Assessment.id.desc())
     if user.role == UserRole.ADMIN:

@@ -7,6 +7,7 @@ import hashlib
 import io
 import re
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -242,7 +243,8 @@ def import_roster(
     return links
 
 
-def _rows(reader, problems: list[str]):  # type: ignore[no-untyped-def]
+def _rows(reader: Iterator[list[str]],
+          problems: list[str]) -> Iterator[tuple[int, list[str]]]:
     """(row number, cells) from a csv reader; a row the csv module cannot read (a field over its
     size limit, a stray line break) is reported by number, and reading stops there."""
     number = 1

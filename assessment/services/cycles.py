@@ -27,7 +27,8 @@ class Comparison:
 
 def chain(assessment: Assessment) -> list[Assessment]:
     """This assessment and its predecessors, oldest first."""
-    out, seen = [], set()
+    out: list[Assessment] = []
+    seen: set[int] = set()
     node: Assessment | None = assessment
     while node is not None and node.id not in seen and len(out) < MAX_CYCLES:
         out.append(node)

@@ -31,10 +31,12 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..banks.model import Bank
 from ..models import (
     Answer,
     Assessment,
     AssessmentStatus,
+    BankVersion,
     Comment,
     Invitation,
     InvitationStatus,
@@ -46,6 +48,7 @@ from ..models import (
 from . import releases
 from .assessments import create_assessment, new_token, respondent_url
 from .banks import bank_of, find_bank
+from .errors import NotFound
 
 NAME = "Northwind Networks: alignment baseline"
 NEXT_NAME = "Northwind Networks: six months on"
@@ -146,7 +149,7 @@ def create(session: Session, *, seed: int, instance_path: str) -> DemoInfo:
     return DemoInfo(current.id, current.name, submitted, **logins)
 
 
-def _cycle(session: Session, rng: np.random.Generator, bank_row, name: str,  # type: ignore[no-untyped-def]
+def _cycle(session: Session, rng: np.random.Generator, bank_row: BankVersion, name: str,
            *, previous: Assessment | None, handoff_uplift: float) -> Assessment:
     bank = bank_of(bank_row)
     assessment = create_assessment(session, bank=bank_row, name=name, teams=TEAMS, roles=ROLES,
@@ -201,7 +204,7 @@ def _cycle(session: Session, rng: np.random.Generator, bank_row, name: str,  # t
     return assessment
 
 
-def _answers(rng: np.random.Generator, bank, people: list[tuple[str, str]],  # type: ignore[no-untyped-def]
+def _answers(rng: np.random.Generator, bank: Bank, people: list[tuple[str, str]],
              handoff_uplift: float = 0.0) -> np.ndarray:
     """Respondent x question raw values (reverse items stored as answered), NaN = don't know."""
     questions = bank.questions
@@ -236,7 +239,7 @@ def _answers(rng: np.random.Generator, bank, people: list[tuple[str, str]],  # t
     latent[np.ix_(cluster, manual | (dims == "handoffs"))] -= CLUSTER_SHIFT
 
     lo, hi = bank.scale.min, bank.scale.max
-    values = np.clip(np.rint(latent), lo, hi)
+    values: np.ndarray = np.clip(np.rint(latent), lo, hi)
     reverse = np.array([qq.reverse for qq in questions])
     values[:, reverse] = lo + hi - values[:, reverse]
     values[rng.random((n, q)) < DONT_KNOW_RATE] = np.nan
@@ -246,6 +249,8 @@ def _answers(rng: np.random.Generator, bank, people: list[tuple[str, str]],  # t
 def fresh_link(session: Session, info: DemoInfo, *, base_url: str) -> str:
     """A new unused invitation to the demo assessment, so there is always one to try."""
     assessment = session.get(Assessment, info.assessment_id)
+    if assessment is None:
+        raise NotFound("The demo assessment has been deleted; run `flask demo` again.")
     team = next(t for t in assessment.teams if t.name == "Order management")
     role = next(r for r in assessment.roles if r.name == "Staff")
     token, digest = new_token()

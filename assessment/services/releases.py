@@ -33,7 +33,7 @@ import random
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 import sqlalchemy as sa
@@ -144,9 +144,10 @@ def _claim(session: Session, assessment: Assessment, ids: list[int],
         updated = 0
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
-            updated += session.execute(
+            done = session.execute(
                 sa.update(Response).where(Response.id.in_(chunk), Response.release_id.is_(None))
-                .values(release_id=row.id)).rowcount
+                .values(release_id=row.id))
+            updated += cast(sa.CursorResult[Any], done).rowcount
         if updated != len(ids):  # someone else took some of them meanwhile
             session.rollback()
             return None
@@ -188,7 +189,7 @@ def _compute(session: Session, assessment: Assessment, release_id: int) -> Relea
                        always_hidden=always_hidden)
     hidden = analysis.pop("suppressed", always_hidden)
     result = rounded(analysis)
-    team_sizes = frames.groups.value_counts().to_dict()
+    team_sizes = cast(dict[str, int], frames.groups.value_counts().to_dict())
     rates = _rates(assessment, team_sizes, invited, hidden["groups"])
     shown_comments = _comments(assessment, comments, team_sizes, hidden["groups"])
     seconds = time.perf_counter() - started

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+from typing import Any
 
-from flask import Flask, request
+from flask import Flask, Response, request
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, Map
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -28,11 +30,25 @@ class IdConverter(IntegerConverter):
     """`<int:...>` in every route: ids are 32-bit in the schema, so a larger number in a URL is
     an unknown page (404), not an integer the database cannot take (a 500 and a traceback)."""
 
-    def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):  # type: ignore[no-untyped-def]
+    def __init__(self, map: Map, fixed_digits: int = 0, min: int | None = None,
+                 max: int | None = 2**31 - 1, signed: bool = False) -> None:
         super().__init__(map, fixed_digits, min, max, signed)
 
 
+class LazyModule:
+    """A module for templates, imported on first use: the reading bands sit beside the analysis
+    (which pulls in pandas), and a respondent's page must not import it."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self._name), attr)
+
+
 def init_app(app: Flask) -> None:
+    # Bands and labels the results pages and reports display; the rules live in one module.
+    app.jinja_env.globals["readings"] = LazyModule("assessment.reporting.readings")
     # Before any blueprint: a rule takes its converters when it is added.
     app.url_map.converters["int"] = IdConverter
     csrf.init_app(app)
@@ -61,10 +77,10 @@ def init_app(app: Flask) -> None:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         n = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]  # Flask's documented way
 
     @app.after_request
-    def security_headers(response):  # type: ignore[no-untyped-def]
+    def security_headers(response: Response) -> Response:
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"

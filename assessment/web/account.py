@@ -15,6 +15,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField
@@ -39,7 +40,8 @@ class RevokeForm(FlaskForm):
     """Revoke one token: the token is in the URL, the form only carries CSRF."""
 
 
-def _render(form: TokenForm, *, new_token: str | None = None, code: int = 200):  # type: ignore[no-untyped-def]
+def _render(form: TokenForm, *, new_token: str | None = None,
+            code: int = 200) -> ResponseReturnValue:
     tokens = api_tokens.tokens_of(db.session(), current_user)
     return render_template("account/tokens.html", form=form, tokens=tokens,
                            revoke_form=RevokeForm(formdata=None), new_token=new_token), code
@@ -47,7 +49,7 @@ def _render(form: TokenForm, *, new_token: str | None = None, code: int = 200): 
 
 @bp.route("/tokens", methods=["GET", "POST"])
 @login_required
-def tokens():  # type: ignore[no-untyped-def]
+def tokens() -> ResponseReturnValue:
     """List and create. A new token is rendered in the POST's own response (no redirect), so
     it never passes through the session cookie or the flash store; `no-store` keeps it out of
     the browser cache."""
@@ -64,7 +66,7 @@ def tokens():  # type: ignore[no-untyped-def]
 
 @bp.route("/tokens/<int(max=2147483647):token_id>/revoke", methods=["POST"])
 @login_required
-def revoke(token_id: int):  # type: ignore[no-untyped-def]
+def revoke(token_id: int) -> ResponseReturnValue:
     if not RevokeForm().validate_on_submit():
         abort(400)
     try:
@@ -95,7 +97,7 @@ def session_timeout_context() -> dict:
 
 @bp.route("/session", methods=["POST"])
 @login_required
-def extend_session():  # type: ignore[no-untyped-def]
+def extend_session() -> ResponseReturnValue:
     """"Stay logged in": the request itself renews the idle timer (every request does); this
     answers how long the session has left. A session past its limit never gets here: it is
     logged out on the way in, and the page's script reads that as the end."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 from datetime import datetime, time
+from typing import Any, ParamSpec
 
 import sqlalchemy as sa
 from flask import (
@@ -18,11 +20,12 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from .. import db
-from ..models import AssessmentStatus, User, UserRole
+from ..models import Assessment, AssessmentStatus, User, UserRole
 from ..services import access, releases
 from ..services import assessments as svc
 from ..services import users as user_svc
@@ -31,13 +34,14 @@ from ..services.errors import Conflict, InvalidInput, ServiceError
 from .forms import AssessmentForm, InviteForm, RosterForm, ShareForm, StatusForm, UserForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+P = ParamSpec("P")
 log = logging.getLogger(__name__)
 
 
-def admin_required(view):  # type: ignore[no-untyped-def]
+def admin_required(view: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
     @functools.wraps(view)
     @login_required
-    def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
         if not current_user.is_admin:
             log.warning("permission refused: %s", request.endpoint)
             abort(403)
@@ -48,13 +52,13 @@ def admin_required(view):  # type: ignore[no-untyped-def]
 
 @bp.route("/")
 @login_required
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     if not current_user.is_admin:
         return redirect(url_for("results.index"))
     page = request.args.get("page", 1, type=int)
     size = current_app.config["PAGE_SIZE"]
     session = db.session()
-    total = session.scalar(sa.select(sa.func.count()).select_from(svc.Assessment)) or 0
+    total = session.scalar(sa.select(sa.func.count()).select_from(Assessment)) or 0
     pages = max(1, -(-total // size))
     page = min(max(page, 1), pages)
     rows = session.execute(svc.list_assessments(session).limit(size).offset((page - 1) * size))
@@ -64,18 +68,18 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.route("/assessments/new", methods=["GET", "POST"])
 @admin_required
-def new_assessment():  # type: ignore[no-untyped-def]
+def new_assessment() -> ResponseReturnValue:
     session = db.session()
     banks = latest_banks(session)
     form = AssessmentForm()
     form.bank.choices = [SelectChoice(str(b.id), f"{b.title} ({b.bank_id} v{b.version})")
                          for b in banks]
-    earlier = session.scalars(sa.select(svc.Assessment).order_by(svc.Assessment.id.desc())
+    earlier = session.scalars(sa.select(Assessment).order_by(Assessment.id.desc())
                               .limit(200)).all()
     form.previous.choices = [SelectChoice("0", "— none: a first cycle —")] + [
         SelectChoice(str(e.id), f"{e.name} ({e.bank.bank_id})") for e in earlier]
     if form.validate_on_submit():
-        bank = next((b for b in banks if b.id == form.bank.data), None)
+        bank = next(b for b in banks if b.id == form.bank.data)  # the form checked the choice
         previous = next((e for e in earlier if e.id == form.previous.data), None)
         closes_at = (datetime.combine(form.closes_on.data, time.max)
                      if form.closes_on.data else None)
@@ -103,7 +107,7 @@ def new_assessment():  # type: ignore[no-untyped-def]
         422 if form.errors or request.method == "POST" else 200)
 
 
-def _load(assessment_id: int):  # type: ignore[no-untyped-def]
+def _load(assessment_id: int) -> Assessment:
     try:
         return svc.get_assessment(db.session(), assessment_id)
     except ServiceError:
@@ -112,11 +116,13 @@ def _load(assessment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/assessments/<int:assessment_id>")
 @admin_required
-def assessment(assessment_id: int):  # type: ignore[no-untyped-def]
+def assessment(assessment_id: int) -> ResponseReturnValue:
     return _render_assessment(_load(assessment_id))
 
 
-def _render_assessment(a, *, invite_form=None, roster_form=None, problems=None, code=200):  # type: ignore[no-untyped-def]
+def _render_assessment(a: Assessment, *, invite_form: InviteForm | None = None,
+                       roster_form: RosterForm | None = None, problems: list[str] | None = None,
+                       code: int = 200) -> ResponseReturnValue:
     invite_form = invite_form or InviteForm(formdata=None)
     invite_form.team.choices = [t.name for t in a.teams]
     invite_form.role.choices = [r.name for r in a.roles]
@@ -133,7 +139,7 @@ def _render_assessment(a, *, invite_form=None, roster_form=None, problems=None, 
 
 @bp.route("/assessments/<int:assessment_id>/status", methods=["POST"])
 @admin_required
-def set_status(assessment_id: int):  # type: ignore[no-untyped-def]
+def set_status(assessment_id: int) -> ResponseReturnValue:
     a = _load(assessment_id)
     form = StatusForm()
     action = request.form.get("action")
@@ -150,7 +156,7 @@ def set_status(assessment_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("admin.assessment", assessment_id=a.id))
 
 
-def _share_form(a, **kwargs) -> ShareForm:  # type: ignore[no-untyped-def]
+def _share_form(a: Assessment, **kwargs: Any) -> ShareForm:
     form = ShareForm(**kwargs)
     leads = db.session().scalars(
         sa.select(User).where(User.role == UserRole.LEAD).order_by(User.email)).all()
@@ -160,7 +166,7 @@ def _share_form(a, **kwargs) -> ShareForm:  # type: ignore[no-untyped-def]
 
 @bp.route("/assessments/<int:assessment_id>/shares", methods=["POST"])
 @admin_required
-def share(assessment_id: int):  # type: ignore[no-untyped-def]
+def share(assessment_id: int) -> ResponseReturnValue:
     a = _load(assessment_id)
     form = _share_form(a)
     if form.validate_on_submit():
@@ -173,7 +179,7 @@ def share(assessment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/assessments/<int:assessment_id>/shares/<int:user_id>/delete", methods=["POST"])
 @admin_required
-def unshare(assessment_id: int, user_id: int):  # type: ignore[no-untyped-def]
+def unshare(assessment_id: int, user_id: int) -> ResponseReturnValue:
     a = _load(assessment_id)
     if not StatusForm().validate_on_submit():
         abort(400)
@@ -189,7 +195,7 @@ def _csv_download(text: str, filename: str) -> Response:
 
 @bp.route("/assessments/<int:assessment_id>/invitations", methods=["POST"])
 @admin_required
-def invite(assessment_id: int):  # type: ignore[no-untyped-def]
+def invite(assessment_id: int) -> ResponseReturnValue:
     a = _load(assessment_id)
     form = InviteForm()
     form.team.choices = [t.name for t in a.teams]
@@ -209,7 +215,7 @@ def invite(assessment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/assessments/<int:assessment_id>/roster", methods=["POST"])
 @admin_required
-def roster(assessment_id: int):  # type: ignore[no-untyped-def]
+def roster(assessment_id: int) -> ResponseReturnValue:
     a = _load(assessment_id)
     form = RosterForm()
     if not form.validate_on_submit():
@@ -231,7 +237,7 @@ def roster(assessment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/users", methods=["GET", "POST"])
 @admin_required
-def users():  # type: ignore[no-untyped-def]
+def users() -> ResponseReturnValue:
     session = db.session()
     form = UserForm()
     code = 200

@@ -94,7 +94,8 @@ def authenticate() -> Response | None:
 
 
 def caller() -> User:
-    return g.api_user
+    user: User = g.api_user
+    return user
 
 
 # -- errors -----------------------------------------------------------------------------------

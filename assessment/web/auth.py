@@ -17,6 +17,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
@@ -38,7 +39,7 @@ LIMITED = ("Too many failed logins from your network. Wait ten minutes and try a
 
 
 def _devices() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt="known-device")
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="known-device")
 
 
 def _device() -> security.Device | None:
@@ -54,7 +55,7 @@ def _device() -> security.Device | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():  # type: ignore[no-untyped-def]
+def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("admin.index"))
     form = LoginForm()
@@ -94,7 +95,7 @@ def login():  # type: ignore[no-untyped-def]
 
 @bp.route("/logout", methods=["POST"])
 @login_required
-def logout():  # type: ignore[no-untyped-def]
+def logout() -> ResponseReturnValue:
     """Ends every session of the person, not only this cookie: a copy of it taken earlier (from
     a shared computer, a proxy log) is refused from now on."""
     security.end_sessions(db.session(), current_user)
@@ -105,7 +106,7 @@ def logout():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/")
-def home():  # type: ignore[no-untyped-def]
+def home() -> ResponseReturnValue:
     return redirect(url_for("admin.index") if current_user.is_authenticated
                     else url_for("auth.login"))
 
@@ -120,7 +121,7 @@ def load_user(user_id: str) -> User | None:
     return user
 
 
-def enforce_session_timeouts():  # type: ignore[no-untyped-def]
+def enforce_session_timeouts() -> ResponseReturnValue | None:
     """Log out a session idle for longer than SESSION_IDLE_MINUTES or older than
     SESSION_ABSOLUTE_HOURS, checked on the server (the cookie's own expiry is the browser's).
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 
 from flask import Blueprint, jsonify
+from flask.typing import ResponseReturnValue
 
 from .. import db
 from ..models import RateLimit, utcnow
@@ -18,7 +19,7 @@ bp = Blueprint("bench", __name__, url_prefix="/_bench")
 
 
 @bp.route("/insert", methods=["POST"])
-def insert():  # type: ignore[no-untyped-def]
+def insert() -> ResponseReturnValue:
     session = db.session()
     db.begin_write(session)
     session.add(RateLimit(key=f"bench:{secrets.token_hex(16)}", window_start=utcnow(), count=1))

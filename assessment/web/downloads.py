@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from .. import db
@@ -23,7 +24,7 @@ bp = Blueprint("downloads", __name__, url_prefix="/results")
 
 @bp.route("/<int:assessment_id>/download/<fmt>")
 @login_required
-def download(assessment_id: int, fmt: str):  # type: ignore[no-untyped-def]
+def download(assessment_id: int, fmt: str) -> ResponseReturnValue:
     if fmt not in FORMATS:
         abort(404)
     session = db.session()

@@ -12,8 +12,10 @@ import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from .. import db
@@ -63,7 +65,7 @@ def cached_chart(ctx: dict, name: str, draw: Callable[[], charts.Chart]) -> char
 
 @bp.route("/")
 @login_required
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     page = request.args.get("page", 1, type=int)
     if not 1 <= page <= MAX_PAGE:  # an offset the database could not take: the first page
         page = 1
@@ -75,12 +77,12 @@ def index():  # type: ignore[no-untyped-def]
                            more=len(rows) > size)
 
 
-def with_results(view):  # type: ignore[no-untyped-def]
+def with_results(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseReturnValue]:
     """Load the assessment the user may read and its (stored) analysis, or 404."""
 
     @functools.wraps(view)
     @login_required
-    def wrapped(assessment_id: int, **kwargs):  # type: ignore[no-untyped-def]
+    def wrapped(assessment_id: int, **kwargs: Any) -> ResponseReturnValue:
         session = db.session()
         try:
             assessment = access.readable_assessment(session, current_user, assessment_id)
@@ -107,7 +109,7 @@ def with_results(view):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:assessment_id>/")
 @with_results
-def overview(ctx: dict):  # type: ignore[no-untyped-def]
+def overview(ctx: dict) -> ResponseReturnValue:
     session = db.session()
     rates, submitted, invited = results_svc.response_rates(ctx["res"].release)
     comparison = cycles.compare_with_previous(session, ctx["a"], ctx["r"], current_user)
@@ -122,7 +124,7 @@ def overview(ctx: dict):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:assessment_id>/dimensions")
 @with_results
-def dimensions(ctx: dict):  # type: ignore[no-untyped-def]
+def dimensions(ctx: dict) -> ResponseReturnValue:
     r = ctx["r"]
     lens = cached_chart(ctx, "lens", lambda: charts.lens_bars(r, ctx["dim_titles"]))
     scale = r.get("scale") or {"min": ctx["bank"].scale.min, "max": ctx["bank"].scale.max}
@@ -130,8 +132,8 @@ def dimensions(ctx: dict):  # type: ignore[no-untyped-def]
     per_dimension = [
         (d,
          cached_chart(ctx, f"dist:{d}",
-                      lambda d=d: charts.item_distribution(r, d, ctx["questions"], scale)),
-         cached_chart(ctx, f"agreement:{d}", lambda d=d: charts.group_agreement(r, d)))
+                      functools.partial(charts.item_distribution, r, d, ctx["questions"], scale)),
+         cached_chart(ctx, f"agreement:{d}", functools.partial(charts.group_agreement, r, d)))
         for d in r["dimensions"]
     ]
     return render_template("results/dimensions.html", active="dimensions", lens=lens,
@@ -140,7 +142,7 @@ def dimensions(ctx: dict):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:assessment_id>/heatmap")
 @with_results
-def heatmap(ctx: dict):  # type: ignore[no-untyped-def]
+def heatmap(ctx: dict) -> ResponseReturnValue:
     by = "rwg_mean" if request.args.get("by") == "agreement" else "score"
     chart = cached_chart(ctx, f"heatmap:{by}",
                          lambda: charts.heatmap(ctx["r"], ctx["dim_titles"], by=by))
@@ -149,7 +151,7 @@ def heatmap(ctx: dict):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:assessment_id>/divergence")
 @with_results
-def divergence(ctx: dict):  # type: ignore[no-untyped-def]
+def divergence(ctx: dict) -> ResponseReturnValue:
     return render_template("results/divergence.html", active="divergence",
                            cluster_chart=cached_chart(ctx, "clusters",
                                                       lambda: charts.cluster_map(ctx["r"])),
@@ -158,13 +160,13 @@ def divergence(ctx: dict):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:assessment_id>/recommendations")
 @with_results
-def recommendations(ctx: dict):  # type: ignore[no-untyped-def]
+def recommendations(ctx: dict) -> ResponseReturnValue:
     return render_template("results/recommendations.html", active="recommendations", **ctx)
 
 
 @bp.route("/<int:assessment_id>/comments")
 @with_results
-def comments(ctx: dict):  # type: ignore[no-untyped-def]
+def comments(ctx: dict) -> ResponseReturnValue:
     shown, threshold = results_svc.visible_comments(ctx["res"].release)
     return render_template("results/comments.html", active="comments", shown=shown,
                            threshold=threshold, **ctx)
@@ -172,13 +174,13 @@ def comments(ctx: dict):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:assessment_id>/readiness")
 @with_results
-def readiness(ctx: dict):  # type: ignore[no-untyped-def]
+def readiness(ctx: dict) -> ResponseReturnValue:
     return render_template("results/readiness.html", active="readiness", **ctx)
 
 
 @bp.route("/<int:assessment_id>/release", methods=["POST"])
 @login_required
-def release(assessment_id: int):  # type: ignore[no-untyped-def]
+def release(assessment_id: int) -> ResponseReturnValue:
     """An admin releases what has arrived since the last release, when the rule allows it."""
     session = db.session()
     try:

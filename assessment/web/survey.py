@@ -6,6 +6,9 @@ opening the link again resumes where the person left.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from flask import (
     Blueprint,
     abort,
@@ -16,13 +19,15 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 
 from .. import db
 from ..services import security
 from ..services import survey as svc
-from ..services.errors import InvalidInput, NotFound
+from ..services.errors import Conflict, InvalidInput, NotFound
 from . import audit
 
+T = TypeVar("T")
 bp = Blueprint("survey", __name__, url_prefix="/s")
 
 FIELD_PREFIX = "q-"
@@ -45,7 +50,7 @@ def _load(token: str) -> svc.Survey:
         abort(404)
 
 
-def _gate(survey: svc.Survey):  # type: ignore[no-untyped-def]
+def _gate(survey: svc.Survey) -> tuple[str, int] | None:
     """The page to show instead of the survey when it cannot be answered, or None.
 
     A post to a used or closed link is a conflict (409); merely looking at one is not."""
@@ -67,13 +72,13 @@ def _open(token: str) -> svc.Survey:
 
 
 @bp.route("/<token>")
-def intro(token: str):  # type: ignore[no-untyped-def]
+def intro(token: str) -> ResponseReturnValue:
     survey = _open(token)
     return render_template("survey/intro.html", survey=survey, token=token)
 
 
 @bp.route("/<token>/start", methods=["POST"])
-def start(token: str):  # type: ignore[no-untyped-def]
+def start(token: str) -> ResponseReturnValue:
     survey = _open(token)
     survey = _call(svc.start, token)
     page = survey.response.current_page if survey.response else 1
@@ -82,7 +87,7 @@ def start(token: str):  # type: ignore[no-untyped-def]
     return redirect(url_for("survey.page", token=token, number=page))
 
 
-def _call(fn, token: str, *args, **kwargs):  # type: ignore[no-untyped-def]
+def _call(fn: Callable[..., T], token: str, *args: Any, **kwargs: Any) -> T:
     """Run a write; a link that was used or closed meanwhile gets its polite page (409)."""
     try:
         return fn(db.session(), token, *args, **kwargs)
@@ -97,7 +102,7 @@ def _call(fn, token: str, *args, **kwargs):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/<token>/p/<int:number>", methods=["GET", "POST"])
-def page(token: str, number: int):  # type: ignore[no-untyped-def]
+def page(token: str, number: int) -> ResponseReturnValue:
     survey = _open(token)
     if not 1 <= number <= survey.pages:
         abort(404)
@@ -140,7 +145,7 @@ def page(token: str, number: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/<token>/review")
-def review(token: str):  # type: ignore[no-untyped-def]
+def review(token: str) -> ResponseReturnValue:
     survey = _open(token)
     session = db.session()
     answers = svc.stored_answers(session, survey.response)
@@ -151,11 +156,11 @@ def review(token: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/<token>/submit", methods=["POST"])
-def submit(token: str):  # type: ignore[no-untyped-def]
+def submit(token: str) -> ResponseReturnValue:
     _open(token)
     try:
         _call(svc.submit, token)
-    except svc.Conflict:
+    except Conflict:
         db.session().rollback()
         return redirect(url_for("survey.page", token=token, number=1))
     # The thank-you page carries no token: nothing after submission points back to the link.
@@ -163,5 +168,5 @@ def submit(token: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/thanks")
-def thanks():  # type: ignore[no-untyped-def]
+def thanks() -> ResponseReturnValue:
     return render_template("survey/thanks.html")

@@ -1,0 +1,5 @@
+from typing import Any
+
+FileField: Any
+FileRequired: Any
+FileAllowed: Any
