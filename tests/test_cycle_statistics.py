@@ -31,10 +31,12 @@ EQUAL_N = dict(prev=(3.35, 0.509901951359278, 8), cur=(4.1625, 0.413823633931171
 #     2.541666666666667 0.442016728053122 3.180000000000000 0.980815986819138
 #   t.test(y, x)$p.value                      # Welch, df = 4.69341085731728
 #     0.224766523413935
-#   (mean(y) - mean(x)) / sqrt((var(x) + var(y)) / 2)   # d with the root mean variance
-#     0.839121332753073
+#   sp <- sqrt((11 * var(x) + 4 * var(y)) / 15); sprintf("%.15f", (mean(y) - mean(x)) / sp)
+#     1.009532009741503                       # Cohen's d, pooled SD on n1 + n2 - 2
+#   (the root mean variance, sqrt((var(x) + var(y)) / 2), would give 0.839121332753073:
+#   d_av, which ignores the unequal sizes; the product names and uses the pooled d)
 UNEQUAL = dict(prev=(2.541666666666667, 0.442016728053122, 12),
-               cur=(3.18, 0.980815986819138, 5), p=0.224766523413935, d=0.839121332753073)
+               cur=(3.18, 0.980815986819138, 5), p=0.224766523413935, d=1.009532009741503)
 
 
 def _result(summary: tuple[float, float, int]) -> dict:

@@ -34,8 +34,9 @@ def test_maturity_bands(value: float, expected: str) -> None:
 
 def test_consensus_band_is_the_analysis_convention() -> None:
     assert readings.CONSENSUS.bands[0].floor == CONSENSUS_THRESHOLD
-    assert "broadly agree" in readings.CONSENSUS.of(CONSENSUS_THRESHOLD)
-    assert "do not agree" in readings.CONSENSUS.of(CONSENSUS_THRESHOLD - 0.01)
+    assert "Teams agree within" in readings.CONSENSUS.of(CONSENSUS_THRESHOLD)
+    assert "moderately" in readings.CONSENSUS.of(CONSENSUS_THRESHOLD - 0.01)
+    assert "weakly" in readings.CONSENSUS.of(0.49)
 
 
 @pytest.mark.parametrize("template", ["results/overview.html", "reports/report.html",
