@@ -31,10 +31,11 @@ def init_app(app: Flask) -> None:
     from .cli_analyze import analyze_command
     from .cli_api import api_token_cli
     from .cli_report import report_command
+    from .queue import jobs_cli, worker_command
 
     for command in (bank_cli, assessment_cli, db_cli, init_db_command, create_user_command,
                     invite_command, demo_command, analyze_command, api_token_cli,
-                    report_command):
+                    report_command, worker_command, jobs_cli):
         app.cli.add_command(command)
 
 
