@@ -220,21 +220,24 @@ def release(app, assessment_id: int) -> None:  # type: ignore[no-untyped-def]
 
 def run_jobs(app, kinds: tuple[str, ...] | None = None) -> int:  # type: ignore[no-untyped-def]
     """Do the queued jobs now, in this process, through the queue's real storage (as a worker
-    would, one after another); with `kinds`, only jobs of those kinds (the others are dropped:
+    would, one after another); with `kinds`, only jobs of those kinds (the others stay queued:
     a test that reads the workbook need not lay out the PDF). Returns how many ran."""
     from assessment.models import Job
     from assessment.queue import huey
 
     queue = huey(app)
-    ran = 0
+    ran, skipped = 0, []
     while (task := queue.dequeue()) is not None:
         if kinds is not None and task.name == "run_job":
             with app.app_context():
                 job = db.session().get(Job, task.args[0])
                 if job is None or job.kind not in kinds:
+                    skipped.append(task)
                     continue
         queue.execute(task)
         ran += 1
+    for task in skipped:  # left on the queue for a later call
+        queue.enqueue(task)
     return ran
 
 
