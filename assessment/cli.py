@@ -14,7 +14,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from . import db, migrations
+from . import db
 from .banks import validate_paths
 from .models import AssessmentStatus, UserRole
 from .services import assessments as svc
@@ -48,6 +48,8 @@ def _fail(message: str, problems: list[str] | None = None) -> None:
 
 def upgrade_and_register() -> list[str]:
     """Bring the schema up to date and register the bank files; returns the bank problems."""
+    from . import migrations
+
     migrations.upgrade(current_app.config["DATABASE_URL"])
     result = register_bank_dir(db.session(), current_app.config["BANKS_DIR"])
     for label, names in (("added", result.added), ("updated", result.updated)):
@@ -71,6 +73,8 @@ def init_db_command() -> None:
 @db_cli.command("upgrade")
 def db_upgrade() -> None:
     """Apply schema migrations up to the newest."""
+    from . import migrations
+
     migrations.upgrade(current_app.config["DATABASE_URL"])
     click.echo("Schema is current.")
 

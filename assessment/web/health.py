@@ -7,7 +7,7 @@ import logging
 
 from flask import Blueprint, current_app, jsonify
 
-from .. import db, migrations
+from .. import db
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -20,6 +20,8 @@ def healthz():  # type: ignore[no-untyped-def]
 
 @bp.route("/readyz")
 def readyz():  # type: ignore[no-untyped-def]
+    from .. import migrations  # Alembic: loaded by the first probe, not by every worker
+
     try:
         current = migrations.current_revision(db.engine())
     except Exception:  # noqa: BLE001 - any failure to reach the database means "not ready"
