@@ -163,9 +163,20 @@ def _run(app: Flask, job_id: int, retries_left: int) -> None:
         job = session.get(Job, job_id)
         assert job is not None
         key = job.key
+        # On SQLite an open transaction holds the write lock, and the heartbeat writes on a
+        # connection of its own: never let the job's session sit in one.
+        session.commit()
         try:
             with _Heartbeat(app, job_id) as heartbeat:
-                perform(session, job, heartbeat.progress)
+
+                def progress(step: int, total: int, label: str) -> None:
+                    if session.in_transaction():
+                        if session.new or session.dirty or session.deleted:
+                            return  # in the middle of a write: report at the next step
+                        session.commit()
+                    heartbeat.progress(step, total, label)
+
+                perform(session, job, progress)
         except (ServiceError, ReportError) as exc:
             session.rollback()
             log.warning("job %s (%s) failed: %s", job_id, key, exc)
@@ -219,6 +230,11 @@ def worker_command(threads: int, no_periodic: bool) -> None:
     """Run a worker: releases, reports and scheduled work from the task queue, until Ctrl-C."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     queue = huey(app)
+    # The analysis, charting and PDF libraries load once, now, rather than inside a first job.
+    import assessment.analysis  # noqa: F401
+    import assessment.reporting.prepared  # noqa: F401
+    import assessment.reporting.reports  # noqa: F401
+
     where = (f"Redis queue '{app.config['QUEUE_NAME']}'" if app.config.get("REDIS_URL")
              else f"SQLite queue {app.config['QUEUE_PATH']}")
     click.echo(f"Worker on the {where}, {threads} thread(s). Ctrl-C stops it.", err=True)

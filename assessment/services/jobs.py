@@ -23,6 +23,7 @@ from ..models import Job, JobStatus, utcnow
 
 DONE_KEPT = timedelta(days=7)
 FAILED_KEPT = timedelta(days=30)
+QUEUED_LEASES = 10
 
 
 def worker_name() -> str:
@@ -91,12 +92,16 @@ def fail(session: Session, job_id: int, error: str, *, final: bool) -> None:
 
 def orphans(session: Session, lease_seconds: float) -> Sequence[Job]:
     """Jobs whose message may be gone: running without a heartbeat for a lease, or queued for
-    longer than a lease without a worker taking them (the process that queued them stopped
-    before sending, or the queue's storage was emptied)."""
-    stale = utcnow() - timedelta(seconds=lease_seconds)
+    ten leases without a worker taking them (the process that queued them stopped before
+    sending, or the queue's storage was emptied)."""
+    now = utcnow()
+    stale = now - timedelta(seconds=lease_seconds)
+    # A queued job may simply wait behind long ones: give it many leases before resending.
+    forgotten = now - timedelta(seconds=lease_seconds * QUEUED_LEASES)
     return session.scalars(sa.select(Job).where(sa.or_(
         sa.and_(Job.status == JobStatus.RUNNING, Job.heartbeat_at < stale),
-        sa.and_(Job.status == JobStatus.QUEUED, Job.enqueued_at < stale))).order_by(Job.id)).all()
+        sa.and_(Job.status == JobStatus.QUEUED, Job.enqueued_at < forgotten)))
+        .order_by(Job.id)).all()
 
 
 def resent(session: Session, job_id: int) -> None:

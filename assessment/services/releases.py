@@ -171,7 +171,9 @@ def complete_pending(session: Session, assessment: Assessment) -> None:
 
 
 def _compute(session: Session, assessment: Assessment, release_id: int) -> Release:
-    # The analysis stack loads here, in the worker or the command line, never for a page.
+    # The analysis stack loads here, in the worker or the command line, never for a page; and
+    # outside any transaction, since on SQLite one holds the write lock for its duration.
+    session.commit()
     from .. import repository
     from ..analysis import analyze
     from ..analysis.publish import rounded
