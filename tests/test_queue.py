@@ -156,13 +156,14 @@ def test_a_release_and_its_reports_are_made_by_a_worker(app, client, auth, worke
     assert made.n_respondents == 12
     wait_for("every report file",
              lambda: set(FORMATS) <= set(stored_kinds(app, made.id)), workers)
+    wait_for("the jobs to be marked done",
+             lambda: {j.status for j in job_rows(app)} == {JobStatus.DONE}, workers)
     assert stored_kinds(app, made.id) == sorted([*FORMATS, "charts"])
     for fmt in FORMATS:
         response = client.get(f"/results/{aid}/download/{fmt}")
         assert response.status_code == 200, fmt
         assert response.headers["Content-Disposition"].startswith("attachment;")
     assert client.get(f"/results/{aid}/download/pdf").data.startswith(b"%PDF")
-    assert {j.status for j in job_rows(app)} == {JobStatus.DONE}
     assert "Traceback" not in workers.logs()
 
 
@@ -190,11 +191,45 @@ def test_a_worker_killed_mid_job_loses_nothing(app, workers, storage) -> None:  
              lambda: "pdf" in stored_kinds(app, made.id), workers)
     wait_for("every report file", lambda: set(FORMATS) <= set(stored_kinds(app, made.id)),
              workers)
+    wait_for("the jobs to be marked done",
+             lambda: {j.status for j in job_rows(app)} == {JobStatus.DONE}, workers)
     assert stored_kinds(app, made.id) == sorted([*FORMATS, "charts"])  # each exactly once
     pdf_jobs = job_rows(app, "pdf")
     assert len(pdf_jobs) == 1
     assert pdf_jobs[0].status == JobStatus.DONE and pdf_jobs[0].attempts == 2
     assert pdf_jobs[0].worker.endswith(f":{workers.started[1].pid}")
+
+
+def test_a_worker_told_to_stop_now_hands_its_job_back(app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """SIGTERM (a service manager stopping the worker) interrupts the job: the worker puts it
+    back in the queue before it exits, so the next worker starts it at once, with no lease
+    to wait out."""
+    settings = {"QUEUE_PATH": app.config["QUEUE_PATH"]}
+    pool = Workers(app, settings, tmp_path)
+    pool.env["JOB_LEASE_SECONDS"] = "3600"  # only the hand-back can bring the job back soon
+    try:
+        aid = organisation(app)
+        release(app, aid)
+        with app.app_context():
+            made = releases.latest(db.session(), db.session().get(Assessment, aid))
+            db.session().commit()
+        first = pool.start()
+
+        def pdf_running() -> bool:
+            jobs = job_rows(app, "pdf")
+            return bool(jobs) and jobs[0].status == JobStatus.RUNNING
+
+        wait_for("the PDF job to start", pdf_running, pool)
+        first.send_signal(signal.SIGTERM)
+        first.wait(timeout=60)
+        [pdf] = job_rows(app, "pdf")
+        assert pdf.status == JobStatus.QUEUED, pool.logs()
+        pool.start()
+        wait_for("the PDF, built by the next worker",
+                 lambda: "pdf" in stored_kinds(app, made.id), pool)
+        assert job_rows(app, "pdf")[0].attempts == 2
+    finally:
+        pool.stop_all()
 
 
 def test_two_workers_share_the_work_through_redis(app, tmp_path) -> None:  # type: ignore[no-untyped-def]
