@@ -9,7 +9,7 @@ PORT ?= 5000
 HOST ?= 127.0.0.1
 export BASE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run test lint bench clean
+.PHONY: run worker test lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,11 +24,18 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	@echo "SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_hex(32))')" > $@
 	@chmod 600 $@
 
+# The web server and one worker (releases, report files, scheduled work) side by side; Ctrl-C
+# stops both (the worker hands back a job it is in the middle of, so nothing is lost).
 run: $(VENV)/.installed .env
 	$(FLASK) init-db
 	$(FLASK) demo --if-empty --link
-	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
+	@echo "Serving on http://$(HOST):$(PORT) with a worker beside it  (Ctrl-C stops both)"
+	@trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	$(FLASK) worker & worker=$$!; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
+
+worker: $(VENV)/.installed .env
+	$(FLASK) worker
 
 # axe-core for the accessibility browser test, from package-lock.json. Without npm the test is
 # skipped (and fails in CI, where it must run).
@@ -45,6 +52,7 @@ lint: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/analysis.py
+	$(BIN)/python bench/startup.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -15,7 +15,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from . import db, migrations
+from . import db
 from .banks import validate_paths
 from .models import Assessment, AssessmentStatus, UserRole
 from .services import assessments as svc
@@ -32,10 +32,11 @@ def init_app(app: Flask) -> None:
     from .cli_analyze import analyze_command
     from .cli_api import api_token_cli
     from .cli_report import report_command
+    from .queue import jobs_cli, worker_command
 
     for command in (bank_cli, assessment_cli, db_cli, init_db_command, create_user_command,
                     set_password_command, invite_command, demo_command, analyze_command,
-                    api_token_cli, report_command):
+                    api_token_cli, report_command, worker_command, jobs_cli):
         app.cli.add_command(command)
 
 
@@ -48,6 +49,8 @@ def _fail(message: str, problems: list[str] | None = None) -> NoReturn:
 
 def upgrade_and_register() -> list[str]:
     """Bring the schema up to date and register the bank files; returns the bank problems."""
+    from . import migrations
+
     migrations.upgrade(current_app.config["DATABASE_URL"])
     result = register_bank_dir(db.session(), current_app.config["BANKS_DIR"])
     for label, names in (("added", result.added), ("updated", result.updated)):
@@ -71,6 +74,8 @@ def init_db_command() -> None:
 @db_cli.command("upgrade")
 def db_upgrade() -> None:
     """Apply schema migrations up to the newest."""
+    from . import migrations
+
     migrations.upgrade(current_app.config["DATABASE_URL"])
     click.echo("Schema is current.")
 

@@ -16,7 +16,6 @@ from typing import Any
 
 import click
 
-from assessment.analysis import CsvInputError, analyze, read_answers_csv
 from assessment.banks import BankError, read_bank_file
 
 DIVERGENT_ITEMS_SHOWN = 10
@@ -48,6 +47,9 @@ def analyze_command(csv_path: Path, bank_path: Path, group_col: str, role_col: s
         bank, _ = read_bank_file(bank_path)
     except BankError as exc:
         _fail(exc.lines())
+    # pandas, scipy and scikit-learn load when the command runs, not with every command.
+    from assessment.analysis import CsvInputError, analyze, read_answers_csv
+
     try:
         answers, groups, roles = read_answers_csv(csv_path, bank, group_col, role_col)
     except CsvInputError as exc:

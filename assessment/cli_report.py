@@ -19,7 +19,7 @@ from flask.cli import with_appcontext
 
 from . import db
 from .models import Assessment, utcnow
-from .reporting.reports import FORMATS, ReportError, filename
+from .reporting.formats import FORMATS, ReportError, filename
 from .services.errors import ServiceError
 from .services.reports import build_report, report_context
 

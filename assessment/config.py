@@ -120,4 +120,13 @@ def from_environment(instance_path: str, env: Mapping[str, str] | None = None) -
         "SESSION_COOKIE_SECURE": setting(env, "SESSION_COOKIE_SECURE", parse_bool, False),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": None,
+        # The task queue (see assessment/queue.py): Redis when REDIS_URL is set, so that workers
+        # on several machines share the work; otherwise a SQLite file beside the database.
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "QUEUE_NAME": env.get("QUEUE_NAME", "assessment"),
+        "QUEUE_PATH": env.get("QUEUE_PATH", str(Path(instance_path) / "queue.db")),
+        # A running job whose worker has not reported for this long is taken over by another.
+        "JOB_LEASE_SECONDS": float(env.get("JOB_LEASE_SECONDS", 60)),
+        "JOB_RETRIES": int(env.get("JOB_RETRIES", 2)),
+        "JOB_RETRY_DELAY": float(env.get("JOB_RETRY_DELAY", 10)),
     }

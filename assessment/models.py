@@ -306,3 +306,63 @@ class RateLimit(Base):
     key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
     window_start: Mapped[datetime]
     count: Mapped[int] = mapped_column(default=0)
+
+
+class JobStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Job(Base):
+    """A piece of background work and how it went: the ledger beside the task queue.
+
+    The queue (huey) delivers a job's id to a worker and retries it on failure; this row is what
+    survives a worker killed mid-job (the queue has already forgotten the message), and what an
+    admin reads: status, attempts, progress and the last error. `key` names the work, so that a
+    job asked for twice while it waits is queued once."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    key: Mapped[str] = mapped_column(sa.String(200), index=True)
+    assessment_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("assessments.id", ondelete="CASCADE"), index=True)
+    params: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    status: Mapped[JobStatus] = mapped_column(_enum(JobStatus, "job_status"), index=True,
+                                              default=JobStatus.QUEUED)
+    attempts: Mapped[int] = mapped_column(default=0)
+    progress_step: Mapped[int] = mapped_column(default=0)
+    progress_total: Mapped[int] = mapped_column(default=0)
+    progress_label: Mapped[str] = mapped_column(sa.String(200), default="")
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    worker: Mapped[str | None] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    enqueued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class StoredReport(Base):
+    """A file built from a release in the background and served as it is: a report download
+    (pdf, xlsx, html, csv), the release's charts (`charts`) or the comparison with earlier
+    cycles (`view`). `variant` says which earlier cycles it compares with (their ids and
+    releases, "" for none), since a lead may not read every earlier cycle; a file depends on
+    its release and variant alone."""
+
+    __tablename__ = "stored_reports"
+    __table_args__ = (sa.UniqueConstraint("release_id", "kind", "variant",
+                                          name="uq_stored_reports_release_kind_variant"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    release_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("releases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    variant: Mapped[str] = mapped_column(sa.String(200), default="")
+    content: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    size: Mapped[int]
+    seconds: Mapped[float] = mapped_column(default=0.0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

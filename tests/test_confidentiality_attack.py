@@ -28,6 +28,7 @@ from .conftest import (
     make_assessment,
     make_tokens,
     release,
+    run_jobs,
 )
 
 # Sales 6 (5 staff, 1 manager), Ops 5 managers, Finance 2 staff; minimum group size 5.
@@ -52,6 +53,7 @@ def _organisation(app, finance_answer: str) -> int:  # type: ignore[no-untyped-d
     with app.app_context():
         access.share(db.session(), db.session().get(Assessment, aid), "lead@example.org")
     release(app, aid)
+    run_jobs(app, kinds=("xlsx", "csv"))  # the downloads read what the worker stored
     return aid
 
 

@@ -32,7 +32,7 @@ from assessment.services import assessments as svc
 from assessment.services import survey as survey_svc
 from assessment.services.errors import InvalidInput
 
-from .conftest import csrf_token, make_assessment
+from .conftest import csrf_token, make_assessment, settle
 
 WITH_APP = settings(max_examples=60, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -487,6 +487,7 @@ def test_html_in_team_names_and_comments_is_escaped_everywhere(app, client, auth
     made = client.post(f"/results/{aid}/release",
                        data={"csrf_token": csrf_token(client, f"/results/{aid}/")})
     assert made.status_code in (200, 302, 303)
+    settle(app)  # the worker computes the release the button claimed
     comments = client.get(f"/results/{aid}/comments")
     assert comments.status_code == 200
     html = comments.get_data(as_text=True)

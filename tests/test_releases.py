@@ -20,14 +20,14 @@ import pytest
 import sqlalchemy as sa
 
 from assessment import db
-from assessment.models import Assessment, RateLimit, Release, Response, User
-from assessment.services import access, releases, survey
+from assessment.models import Assessment, Release, Response, StoredReport, User
+from assessment.services import access, releases, stored, survey
 from assessment.services import assessments as svc
 from assessment.services.api_tokens import create as create_token
 from assessment.services.banks import bank_of
 from assessment.services.errors import Conflict
 
-from .conftest import LEAD_PASSWORD, Auth, make_assessment, make_tokens
+from .conftest import LEAD_PASSWORD, Auth, make_assessment, make_tokens, settle
 
 K = 5
 PAGES = ["", "dimensions", "heatmap", "heatmap?by=agreement", "divergence", "recommendations",
@@ -79,12 +79,9 @@ def lead_token(app) -> str:  # type: ignore[no-untyped-def]
 
 
 def snapshot(app, aid: int, token: str) -> dict:  # type: ignore[no-untyped-def]
-    """Everything a lead can read about the assessment, as text to compare. (The lead waits out
-    the limit on report downloads between snapshots.)"""
-    with app.app_context():
-        session = db.session()
-        session.execute(sa.delete(RateLimit).where(RateLimit.key.like("report%")))
-        session.commit()
+    """Everything a lead can read about the assessment, as text to compare, once the workers
+    have done what was due."""
+    settle(app)
     browser = app.test_client()
     Auth(browser).login("lead@example.org", LEAD_PASSWORD)
     out: dict = {}
@@ -327,16 +324,59 @@ def test_an_earlier_cycle_not_shared_is_invisible(app) -> None:  # type: ignore[
     browser = app.test_client()
     Auth(browser).login("lead@example.org", LEAD_PASSWORD)
     overview = browser.get(f"/results/{second}/").get_data(as_text=True)
+    # Shared after the release, so the lead's variant (no earlier cycle) is built on demand.
+    assert "comparison with the previous cycle is being prepared" in overview
+    settle(app, kinds=None)  # every file, the PDF included
+    overview = browser.get(f"/results/{second}/").get_data(as_text=True)
     assert "An earlier cycle is not shared with you" in overview
-    report = browser.get(f"/results/{second}/download/html").get_data(as_text=True)
-    for text in (overview, report):
-        assert "Secret baseline" not in text
-        assert "Since the previous cycle (" not in text
+    files = {fmt: browser.get(f"/results/{second}/download/{fmt}") for fmt in
+             ("pdf", "xlsx", "csv", "html")}
+    assert all(f.status_code == 200 for f in files.values()), {
+        k: f.status_code for k, f in files.items()}
+    texts = {"overview": overview, **{fmt: file_text(fmt, f.data) for fmt, f in files.items()}}
+    for name, text in texts.items():
+        assert "Secret baseline" not in text, name
+        assert "Since the previous cycle (" not in text, name
+    # Nor does any stored file of this release in the lead's variant; the admins' variant
+    # does compare (so the check above is not vacuous).
+    with app.app_context():
+        session = db.session()
+        later = session.get(Assessment, second)
+        lead = session.scalar(sa.select(User).where(User.email == "lead@example.org"))
+        lead_variant = stored.variant(session, later, lead)
+        admin_variant = stored.variant(session, later, None)
+        assert lead_variant == "" and admin_variant.startswith(f"{first}@")
+        rows = session.scalars(sa.select(StoredReport).where(
+            StoredReport.release_id == releases.latest(session, later).id)).all()
+        by_variant = {(r.kind, r.variant): r.content for r in rows}
+    for kind in ("pdf", "xlsx", "csv", "html", "view"):
+        assert "Secret baseline" not in file_text(kind, by_variant[(kind, "")]), kind
+        assert (kind, admin_variant) in by_variant, kind
+    for kind in ("pdf", "html", "view"):  # those that name the earlier cycle
+        assert "Secret baseline" in file_text(kind, by_variant[(kind, admin_variant)]), kind
     # Shared with both, the comparison is there.
     with app.app_context():
         access.share(db.session(), db.session().get(Assessment, first), "lead@example.org")
     overview = browser.get(f"/results/{second}/").get_data(as_text=True)
     assert "Since the previous cycle (Secret baseline)" in overview
+    report = browser.get(f"/results/{second}/download/html").get_data(as_text=True)
+    assert "Secret baseline" in report
+
+
+def file_text(kind: str, data: bytes) -> str:
+    """The words of a stored or downloaded file, whatever its format."""
+    if kind == "pdf":
+        from pypdf import PdfReader
+
+        return " ".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(data)).pages)
+    if kind == "xlsx":
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+        return " ".join(str(v) for ws in book for row in ws.iter_rows(values_only=True)
+                        for v in row if v is not None)
+    if kind == "csv":
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        return " ".join(archive.read(n).decode("utf-8-sig") for n in archive.namelist())
+    return data.decode("utf-8")
 
 
 def test_anonymous_responses_carry_no_time_finer_than_the_day(app) -> None:  # type: ignore[no-untyped-def]

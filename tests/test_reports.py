@@ -26,7 +26,7 @@ from assessment.services import survey as survey_svc
 from assessment.services.banks import bank_of
 from assessment.services.reports import build_report, report_context
 
-from .conftest import LEAD_PASSWORD, make_assessment, make_tokens, release
+from .conftest import LEAD_PASSWORD, make_assessment, make_tokens, release, run_jobs
 
 FORMULA_TEAM = '=HYPERLINK("x")'
 FORMULA_COMMENT = "@SUM(A1) is how we count the handoffs"
@@ -64,6 +64,7 @@ def small_team_assessment(app) -> int:  # type: ignore[no-untyped-def]
         db.session().get(Assessment, aid).comment_min_group_size = 5
         db.session().commit()
     release(app, aid)
+    run_jobs(app, kinds=("xlsx", "csv", "html"))  # the worker's part; the PDF waits
     return aid
 
 
@@ -102,6 +103,17 @@ def test_pdf_download_has_cover_sections_and_page_numbers(app, client, auth,  # 
 
     aid = small_team_assessment
     auth.login()
+    # Not built yet: the link leads to a page that says so and reloads itself.
+    waiting = client.get(f"/results/{aid}/download/pdf")
+    assert waiting.status_code == 302
+    assert waiting.headers["Location"].endswith(f"/results/{aid}/download/pdf/status")
+    status = client.get(waiting.headers["Location"])
+    assert status.status_code == 200 and status.headers["Refresh"] == "2"
+    assert "The PDF report is being prepared" in status.get_data(as_text=True)
+    assert run_jobs(app, kinds=("pdf",)) == 1
+    status = client.get(waiting.headers["Location"])
+    assert status.headers["Refresh"] == f"0; url=/results/{aid}/download/pdf"
+    assert "is ready" in status.get_data(as_text=True)
     response = client.get(f"/results/{aid}/download/pdf")
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"

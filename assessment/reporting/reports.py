@@ -19,23 +19,18 @@ import io
 import logging
 import zipfile
 from collections.abc import Callable
-from datetime import date
 
 from flask import render_template
 
 from . import charts
+from .formats import FORMATS, ReportError, filename, mimetype
 from .tables import aggregate_tables, method_notes, safe_cell
 
 log = logging.getLogger(__name__)
+__all__ = ["FORMATS", "ReportError", "build_report", "filename", "mimetype"]
 
 Progress = Callable[[int, int, str], None]
 
-FORMATS = {
-    "pdf": ("pdf", "application/pdf"),
-    "xlsx": ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    "html": ("html", "text/html; charset=utf-8"),
-    "csv": ("zip", "application/zip"),
-}
 PANGO_HINT = "PDF needs Pango: apt-get install libpango-1.0-0 libpangoft2-1.0-0"
 DIVERGENT_SHOWN = 20
 
@@ -50,19 +45,6 @@ class _SvgNoise(logging.Filter):
         message = record.getMessage()
         return not (message.startswith("Anchor defined twice")
                     or (message.startswith("Ignored `") and "unknown property" in message))
-
-
-class ReportError(Exception):
-    """A report that cannot be produced here; the message says what to do."""
-
-
-def filename(assessment_id: int, fmt: str, day: date) -> str:
-    """`assessment-<id>-<yyyymmdd>.<ext>`: the default file name of a report."""
-    return f"assessment-{assessment_id}-{day:%Y%m%d}.{FORMATS[fmt][0]}"
-
-
-def mimetype(fmt: str) -> str:
-    return FORMATS[fmt][1]
 
 
 def build_report(context: dict, fmt: str, progress: Progress | None = None) -> bytes:

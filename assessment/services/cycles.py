@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from ..analysis.cycles import compare_cycles
 from ..models import Assessment, User
 from . import access, releases
 
@@ -45,16 +44,22 @@ def _readable(session: Session, viewer: User | None, cycle: Assessment) -> bool:
 
 
 def compare_with_previous(session: Session, assessment: Assessment, analysis: dict,
-                          viewer: User | None) -> Comparison | None:
+                          viewer: User | None, readable: set[int] | None = None
+                          ) -> Comparison | None:
+    """The comparison with the earlier cycles `viewer` may read; a job building it for a viewer
+    it does not have passes the ids of those cycles as `readable` instead."""
     if assessment.previous is None:
         return None
+    from ..analysis.cycles import compare_cycles  # scipy: loaded in the worker, not for a page
+
     history = []
     previous_analysis = None
     not_shared = False
     for cycle in chain(assessment):
         if cycle.id == assessment.id:
             cycle_analysis: dict | None = analysis
-        elif not _readable(session, viewer, cycle):
+        elif (cycle.id not in readable if readable is not None
+              else not _readable(session, viewer, cycle)):
             not_shared = True
             continue
         else:

@@ -33,22 +33,30 @@ import random
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .. import repository
-from ..analysis import analyze
-from ..analysis.confidentiality import suppressed_keys
-from ..analysis.publish import rounded
 from ..db import begin_write
-from ..models import Assessment, AssessmentStatus, Invitation, Release, Response, Team, utcnow
+from ..models import (
+    Assessment,
+    AssessmentStatus,
+    Invitation,
+    Job,
+    Release,
+    Response,
+    StoredReport,
+    Team,
+    utcnow,
+)
 from .assessments import set_status
 from .banks import bank_of
 from .errors import Conflict
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +174,15 @@ def complete_pending(session: Session, assessment: Assessment) -> None:
 
 
 def _compute(session: Session, assessment: Assessment, release_id: int) -> Release:
+    # The analysis stack loads here, in the worker or the command line, never for a page; and
+    # outside any transaction, since on SQLite one holds the write lock for its duration.
+    session.commit()
+    from .. import repository
+    from ..analysis import analyze
+    from ..analysis.publish import rounded
+    from ..reporting.prepared import page_charts
+    from . import stored
+
     row = session.get(Release, release_id)
     assert row is not None
     earlier = [r for r in releases(session, assessment) if r.seq < row.seq]
@@ -192,6 +209,9 @@ def _compute(session: Session, assessment: Assessment, release_id: int) -> Relea
     team_sizes = cast(dict[str, int], frames.groups.value_counts().to_dict())
     rates = _rates(assessment, team_sizes, invited, hidden["groups"])
     shown_comments = _comments(assessment, comments, team_sizes, hidden["groups"])
+    # The pages' charts are drawn now and stored with the release, so that its first reader
+    # waits for nothing; the report files follow in jobs of their own.
+    drawn = stored.dumps(page_charts(result, bank))
     seconds = time.perf_counter() - started
     begin_write(session)
     row = session.get(Release, release_id, populate_existing=True)
@@ -200,7 +220,14 @@ def _compute(session: Session, assessment: Assessment, release_id: int) -> Relea
         row.result, row.rates, row.comments, row.hidden = result, rates, shown_comments, hidden
         row.n_respondents, row.seconds = len(frames.answers), seconds
         row.released_at = utcnow()
+        session.add(StoredReport(release_id=row.id, kind=stored.CHARTS, variant="",
+                                 content=drawn, size=len(drawn), seconds=seconds))
         session.commit()
+        try:
+            stored.request_builds(session, assessment, row)
+        except Exception:  # noqa: BLE001 - the sweep asks again; the release stands
+            session.rollback()
+            log.exception("could not queue the report files of release %s", row.id)
     log.info("released assessment %s (release %s): %d responses in %.2fs", assessment.id,
              row.seq, len(frames.answers), seconds)
     return row
@@ -220,6 +247,10 @@ def _rates(assessment: Assessment, sizes: dict[str, int], invited: dict[str, int
            always_hidden: list[str]) -> dict[str, Any]:
     """Submitted and invited per team as of the release, small teams suppressed (with a
     complement, so a hidden team is not the total minus the shown ones)."""
+    import pandas as pd
+
+    from ..analysis.confidentiality import suppressed_keys
+
     series = pd.Series({t: float(sizes.get(t, 0)) for t in invited}, dtype=float)
     hidden = (suppressed_keys(series, assessment.min_group_size, always_hidden)
               if len(series) else series)
@@ -266,6 +297,63 @@ def ensure_current(session: Session, assessment: Assessment) -> Release | None:
             if claimed is not None:
                 _compute(session, assessment, claimed)
     return latest(session, assessment)
+
+
+def pending(session: Session, assessment: Assessment) -> bool:
+    """A release has been claimed and its analysis is not computed yet."""
+    return (session.scalar(sa.select(sa.func.count()).select_from(Release).where(
+        Release.assessment_id == assessment.id, Release.n_respondents == 0)) or 0) > 0
+
+
+def due(assessment: Assessment, found: Waiting) -> bool:
+    """The policy calls for a release now (after the close date, or with interim releases on)
+    and the rule allows one."""
+    return bool(found.releasable) and (assessment.is_past_close() or assessment.interim_releases)
+
+
+def request(session: Session, assessment: Assessment) -> Job:
+    """Ask a worker to make the releases that are due and compute the claimed ones (closing the
+    assessment first when its close date has passed). Web requests call this and never compute:
+    an analysis and its charts take seconds."""
+    from .. import queue
+
+    if assessment.status == AssessmentStatus.OPEN and assessment.is_past_close():
+        return queue.enqueue("close", f"close:{assessment.id}", {"assessment_id": assessment.id},
+                             assessment_id=assessment.id)
+    return queue.enqueue("release", f"release:{assessment.id}",
+                         {"assessment_id": assessment.id}, assessment_id=assessment.id)
+
+
+def begin(session: Session, assessment: Assessment, reason: str = "manual") -> Release:
+    """Claim a release now if the rule allows one (Conflict, with how many more responses are
+    needed, if not) and leave its analysis to a worker: what an admin's button does."""
+    found = waiting(session, assessment)
+    if not found.releasable:
+        session.rollback()
+        raise Conflict(_refusal(assessment, found))
+    claimed = _claim(session, assessment, found.releasable, reason)
+    if claimed is None:
+        raise Conflict("Another release of this assessment is being made right now; "
+                       "try again in a moment.")
+    row = session.get(Release, claimed)
+    assert row is not None
+    request(session, assessment)
+    return row
+
+
+def close_later(session: Session, assessment: Assessment) -> str:
+    """Close an assessment and claim the release the rule allows, computed by a worker; says
+    what happened, in a line."""
+    set_status(session, assessment, AssessmentStatus.CLOSED)
+    try:
+        made = begin(session, assessment, "closed")
+    except Conflict as exc:
+        return f"Closed. {exc}"
+    count = session.scalar(sa.select(sa.func.count()).select_from(Response).where(
+        Response.release_id.in_(sa.select(Release.id).where(
+            Release.assessment_id == assessment.id, Release.seq <= made.seq))))
+    return (f"Closed and released: release {made.seq} will show {count} responses; it is "
+            "being prepared and appears in a moment.")
 
 
 def close(session: Session, assessment: Assessment) -> str:

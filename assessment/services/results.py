@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from ..models import Assessment, Release
+from ..models import Assessment, Job, Release
 from . import releases
 from .assessments import team_counts
 
@@ -20,6 +20,7 @@ class Results:
     analysis: dict | None  # None until the first release
     release: Release | None
     waiting: releases.Waiting
+    preparing: Job | None = None  # the job making a new release, while one is being made
 
     @property
     def computed_at(self) -> datetime | None:
@@ -35,10 +36,14 @@ class Results:
 
 
 def results(session: Session, assessment: Assessment) -> Results:
-    """The latest release, after making any release the policy calls for by now."""
-    found = releases.ensure_current(session, assessment)
+    """The latest release. A release that is due, or claimed and not computed yet, is left to a
+    worker (asked for here, once): the reader is told it is being prepared, never kept waiting."""
+    found = releases.latest(session, assessment)
     waiting = releases.waiting(session, assessment)
-    return Results(assessment, found.result if found else None, found, waiting)
+    preparing = None
+    if releases.pending(session, assessment) or releases.due(assessment, waiting):
+        preparing = releases.request(session, assessment)
+    return Results(assessment, found.result if found else None, found, waiting, preparing)
 
 
 @dataclass

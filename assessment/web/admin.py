@@ -150,7 +150,7 @@ def set_status(assessment_id: int) -> ResponseReturnValue:
             svc.set_status(db.session(), a, AssessmentStatus.OPEN)
             flash("The assessment is now open.", "info")
         else:
-            flash(releases.close(db.session(), a), "info")
+            flash(releases.close_later(db.session(), a), "info")
     except ServiceError as exc:
         flash(str(exc), "error")
     return redirect(url_for("admin.assessment", assessment_id=a.id))
@@ -258,3 +258,32 @@ def users() -> ResponseReturnValue:
         code = 422
     all_users = session.scalars(sa.select(User).order_by(User.email)).all()
     return render_template("admin/users.html", form=form, users=all_users), code
+
+
+@bp.route("/jobs")
+@admin_required
+def jobs():  # type: ignore[no-untyped-def]
+    """The newest background jobs, with the error of each that failed."""
+    from ..services import jobs as job_svc
+
+    session = db.session()
+    rows = job_svc.recent(session, 200)
+    failed = sum(1 for job in rows if job.status == "failed")
+    return render_template("admin/jobs.html", rows=rows, failed=failed, form=StatusForm())
+
+
+@bp.route("/jobs/<int:job_id>/retry", methods=["POST"])
+@admin_required
+def retry_job(job_id: int):  # type: ignore[no-untyped-def]
+    from .. import queue
+    from ..services import jobs as job_svc
+
+    if not StatusForm().validate_on_submit():
+        abort(400)
+    job = job_svc.retry(db.session(), job_id)
+    if job is None:
+        flash("Only a failed job can be retried.", "error")
+    else:
+        queue.send(job.id)
+        flash(f"Job {job_id} is queued again.", "info")
+    return redirect(url_for("admin.jobs"))

@@ -1,30 +1,28 @@
 """Report downloads for leads: the PDF, the Excel workbook, the HTML page and the CSV tables of an
-assessment's results, through the same access rule as the results pages."""
+assessment's latest release, through the same access rule as the results pages.
+
+The files are built by workers when the release is made and served from storage. One that is
+not ready yet (just released, or a reader whose earlier cycles differ from everyone else's)
+is asked for, and the reader is sent to a page that shows its progress and reloads itself until
+the file is there: no waiting request, and no JavaScript needed.
+"""
 
 from __future__ import annotations
 
-import logging
-
 from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
-from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from .. import db
-from ..models import utcnow
-from ..reporting.reports import FORMATS, ReportError, filename, mimetype
-from ..services import access, security
-from ..services.errors import Conflict, NotFound
-from ..services.reports import build_report, report_context
-from . import audit
-
-log = logging.getLogger(__name__)
+from ..models import JobStatus, utcnow
+from ..reporting.formats import FORMATS, LABELS, filename, mimetype
+from ..services import access, releases, stored
+from ..services.errors import NotFound
 
 bp = Blueprint("downloads", __name__, url_prefix="/results")
+REFRESH_SECONDS = 2
 
 
-@bp.route("/<int:assessment_id>/download/<fmt>")
-@login_required
-def download(assessment_id: int, fmt: str) -> ResponseReturnValue:
+def _release_of(assessment_id: int, fmt: str):  # type: ignore[no-untyped-def]
     if fmt not in FORMATS:
         abort(404)
     session = db.session()
@@ -32,21 +30,53 @@ def download(assessment_id: int, fmt: str) -> ResponseReturnValue:
         assessment = access.readable_assessment(session, current_user, assessment_id)
     except NotFound:
         abort(404)
-    if not security.use(session, security.REPORT_BY_USER, str(current_user.id)):
-        audit.event("report_limited", user_id=current_user.id)
-        message = ("You have asked for ten reports in the last ten minutes, and each takes the "
-                   "server up to 20 seconds to build. Wait a few minutes and try again.")
-        return render_template("errors/error.html", code=429, message=message), 429
-    try:
-        data = build_report(report_context(session, assessment, current_user), fmt)
-    except Conflict as exc:
-        flash(str(exc), "info")
-        return redirect(url_for("results.overview", assessment_id=assessment_id))
-    except ReportError as exc:
-        log.error("report %s of assessment %s failed: %s", fmt, assessment_id, exc)
-        message = "This report format is not available on the server right now."
-        return render_template("errors/error.html", code=503, message=message), 503
+    return session, assessment, releases.latest(session, assessment)
+
+
+def _nothing_yet(assessment_id: int):  # type: ignore[no-untyped-def]
+    flash(f"Assessment {assessment_id} has no released results yet: there is nothing to "
+          "report.", "info")
+    return redirect(url_for("results.overview", assessment_id=assessment_id))
+
+
+@bp.route("/<int:assessment_id>/download/<fmt>")
+@login_required
+def download(assessment_id: int, fmt: str):  # type: ignore[no-untyped-def]
+    session, assessment, release = _release_of(assessment_id, fmt)
+    if release is None:
+        return _nothing_yet(assessment_id)
+    variant = stored.variant(session, assessment, current_user)
+    found = stored.get(session, release.id, fmt, variant)
+    if found is None:
+        stored.request_build(session, assessment, release, fmt, variant)
+        return redirect(url_for(".status", assessment_id=assessment_id, fmt=fmt))
+    session.commit()
     name = filename(assessment_id, fmt, utcnow().date())
-    response = Response(data, mimetype=mimetype(fmt))
+    response = Response(found.content, mimetype=mimetype(fmt))
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+@bp.route("/<int:assessment_id>/download/<fmt>/status")
+@login_required
+def status(assessment_id: int, fmt: str):  # type: ignore[no-untyped-def]
+    """How far the file is; reloads itself every few seconds until it is ready, then starts the
+    download (and offers the link, in case the browser does not)."""
+    session, assessment, release = _release_of(assessment_id, fmt)
+    if release is None:
+        return _nothing_yet(assessment_id)
+    variant = stored.variant(session, assessment, current_user)
+    ready = stored.get(session, release.id, fmt, variant, with_content=False) is not None
+    job = None if ready else stored.request_build(session, assessment, release, fmt, variant)
+    failed = job is not None and job.status == JobStatus.FAILED
+    session.commit()
+    download_url = url_for(".download", assessment_id=assessment_id, fmt=fmt)
+    page = Response(render_template(
+        "results/preparing.html", a=assessment, label=LABELS[fmt], ready=ready, job=job,
+        failed=failed, download_url=download_url))
+    # The Refresh header reloads (or, once ready, downloads) without any script.
+    if ready:
+        page.headers["Refresh"] = f"0; url={download_url}"
+    elif not failed:
+        page.headers["Refresh"] = str(REFRESH_SECONDS)
+    return page

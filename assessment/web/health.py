@@ -12,7 +12,7 @@ import logging
 from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
-from .. import db, migrations
+from .. import db
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -25,6 +25,8 @@ def healthz() -> ResponseReturnValue:
 
 @bp.route("/readyz")
 def readyz() -> ResponseReturnValue:
+    from .. import migrations  # Alembic: loaded by the first probe, not by every worker
+
     try:
         current = migrations.current_revision(db.read_engine())
     except Exception:  # noqa: BLE001 - any failure to reach the database means "not ready"

@@ -19,8 +19,8 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from .. import db
-from ..reporting import charts
-from ..services import access, cycles, releases, security
+from ..reporting.formats import FORMATS, LABELS
+from ..services import access, releases, security, stored
 from ..services import results as results_svc
 from ..services.banks import bank_of
 from ..services.errors import Conflict, NotFound
@@ -41,26 +41,35 @@ PAGES = [
 
 
 MAX_PAGE = 1_000_000
-_charts: OrderedDict[tuple, charts.Chart] = OrderedDict()
+_charts: OrderedDict[tuple, dict[str, dict]] = OrderedDict()
 _charts_lock = threading.Lock()
-CHART_CACHE_SIZE = 256
+CHART_CACHE_SIZE = 32  # releases whose charts a process keeps
 
 
-def cached_chart(ctx: dict, name: str, draw: Callable[[], charts.Chart]) -> charts.Chart:
-    """Charts are drawn from the stored analysis, so they stay valid as long as it does: keep
-    the recent ones per process (a cache of derived data; each instance may hold its own)."""
+def release_charts(ctx: dict) -> dict[str, dict]:
+    """The release's charts, drawn by the job that made it and stored with it; kept per process
+    (they never change) so a page reads the stored copy once. A release made before charts
+    were stored has none: its charts are drawn here, once."""
     release = ctx["res"].release
-    key = (ctx["a"].id, release.id, release.released_at, name)
+    key = (ctx["a"].id, release.id, release.released_at)
     with _charts_lock:
         if key in _charts:
             _charts.move_to_end(key)
             return _charts[key]
-    chart = draw()
+    found = stored.get(db.session(), release.id, stored.CHARTS)
+    db.session().commit()
+    drawn: dict[str, dict]
+    if found is not None:
+        drawn = stored.loads(found.content)
+    else:
+        from ..reporting.prepared import page_charts
+
+        drawn = page_charts(ctx["r"], ctx["bank"])
     with _charts_lock:
-        _charts[key] = chart
+        _charts[key] = drawn
         while len(_charts) > CHART_CACHE_SIZE:
             _charts.popitem(last=False)
-    return chart
+    return drawn
 
 
 @bp.route("/")
@@ -90,12 +99,16 @@ def with_results(view: Callable[..., ResponseReturnValue]) -> Callable[..., Resp
             abort(404)
         res = results_svc.results(session, assessment)
         bank = bank_of(assessment.bank)
+        release = res.release
+        variant = stored.variant(session, assessment, current_user) if release else ""
         context = {
             "a": assessment, "res": res, "r": res.analysis, "bank": bank, "pages": PAGES,
             "progress": results_svc.progress(session, assessment, res.release),
             "dim_titles": {d.id: d.title for d in bank.dimensions},
             "questions": {q.id: q.text for q in bank.questions},
             "refresh_form": StatusForm(),
+            "variant": variant,
+            "downloads": _downloads(session, release, variant) if release else [],
         }
         # End the read transaction before charts are drawn: on SQLite every transaction holds
         # the write lock, and respondents' saves must not wait for a dashboard.
@@ -107,36 +120,40 @@ def with_results(view: Callable[..., ResponseReturnValue]) -> Callable[..., Resp
     return wrapped
 
 
+def _downloads(session, release, view: str) -> list[tuple[str, str, bool]]:  # type: ignore[no-untyped-def]
+    """(format, label, ready) of each report download of the release for this reader."""
+    done = stored.ready(session, release.id, view)
+    return [(fmt, LABELS[fmt], fmt in done) for fmt in FORMATS if fmt != "html"]
+
+
 @bp.route("/<int:assessment_id>/")
 @with_results
 def overview(ctx: dict) -> ResponseReturnValue:
     session = db.session()
     rates, submitted, invited = results_svc.response_rates(ctx["res"].release)
-    comparison = cycles.compare_with_previous(session, ctx["a"], ctx["r"], current_user)
+    comparison, trend, comparing = None, None, None
+    if stored.needs_view(ctx["a"]):
+        release = ctx["res"].release
+        found = stored.get(session, release.id, stored.VIEW, ctx["variant"])
+        if found is not None:
+            view = stored.loads(found.content)
+            comparison, trend = view["comparison"], view["trend_chart"]
+        else:  # not built for this reader's cycles yet (sharing changed): ask for it
+            comparing = stored.request_build(session, ctx["a"], release, stored.VIEW,
+                                             ctx["variant"])
     session.commit()
-    # Not cached: it also depends on the earlier cycles' analyses.
-    trend = (charts.trend(comparison.trend, ctx["dim_titles"])
-             if comparison and len(comparison.trend) > 1 else None)
     return render_template("results/overview.html", active="overview", rates=rates,
                            submitted=submitted, invited=invited, comparison=comparison,
-                           trend=trend, **ctx)
+                           trend=trend, comparing=comparing, **ctx)
 
 
 @bp.route("/<int:assessment_id>/dimensions")
 @with_results
 def dimensions(ctx: dict) -> ResponseReturnValue:
-    r = ctx["r"]
-    lens = cached_chart(ctx, "lens", lambda: charts.lens_bars(r, ctx["dim_titles"]))
-    scale = r.get("scale") or {"min": ctx["bank"].scale.min, "max": ctx["bank"].scale.max}
-    scale = {**scale, "labels": ctx["bank"].scale.labels}
-    per_dimension = [
-        (d,
-         cached_chart(ctx, f"dist:{d}",
-                      functools.partial(charts.item_distribution, r, d, ctx["questions"], scale)),
-         cached_chart(ctx, f"agreement:{d}", functools.partial(charts.group_agreement, r, d)))
-        for d in r["dimensions"]
-    ]
-    return render_template("results/dimensions.html", active="dimensions", lens=lens,
+    drawn = release_charts(ctx)
+    per_dimension = [(d, drawn[f"dist:{d}"], drawn[f"agreement:{d}"])
+                     for d in ctx["r"]["dimensions"]]
+    return render_template("results/dimensions.html", active="dimensions", lens=drawn["lens"],
                            per_dimension=per_dimension, **ctx)
 
 
@@ -144,18 +161,15 @@ def dimensions(ctx: dict) -> ResponseReturnValue:
 @with_results
 def heatmap(ctx: dict) -> ResponseReturnValue:
     by = "rwg_mean" if request.args.get("by") == "agreement" else "score"
-    chart = cached_chart(ctx, f"heatmap:{by}",
-                         lambda: charts.heatmap(ctx["r"], ctx["dim_titles"], by=by))
-    return render_template("results/heatmap.html", active="heatmap", heat=chart, by=by, **ctx)
+    return render_template("results/heatmap.html", active="heatmap",
+                           heat=release_charts(ctx)[f"heatmap:{by}"], by=by, **ctx)
 
 
 @bp.route("/<int:assessment_id>/divergence")
 @with_results
 def divergence(ctx: dict) -> ResponseReturnValue:
     return render_template("results/divergence.html", active="divergence",
-                           cluster_chart=cached_chart(ctx, "clusters",
-                                                      lambda: charts.cluster_map(ctx["r"])),
-                           **ctx)
+                           cluster_chart=release_charts(ctx)["clusters"], **ctx)
 
 
 @bp.route("/<int:assessment_id>/recommendations")
@@ -197,9 +211,9 @@ def release(assessment_id: int) -> ResponseReturnValue:
                    "minutes before asking again.")
         return render_template("errors/error.html", code=429, message=message), 429
     try:
-        made = releases.release(session, assessment, "manual")
+        made = releases.begin(session, assessment, "manual")
     except Conflict as exc:
         flash(str(exc), "error")
     else:
-        flash(f"Released: {made.n_respondents} responses are now shown.", "info")
+        flash(f"Release {made.seq} is being prepared; it appears here in a moment.", "info")
     return redirect(url_for("results.overview", assessment_id=assessment_id))

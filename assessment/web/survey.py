@@ -157,12 +157,17 @@ def review(token: str) -> ResponseReturnValue:
 
 @bp.route("/<token>/submit", methods=["POST"])
 def submit(token: str) -> ResponseReturnValue:
-    _open(token)
+    survey = _open(token)
     try:
         _call(svc.submit, token)
     except Conflict:
         db.session().rollback()
         return redirect(url_for("survey.page", token=token, number=1))
+    if survey.assessment.interim_releases:
+        # A worker decides whether the rule allows a release now; the person does not wait.
+        from ..services import releases
+
+        releases.request(db.session(), survey.assessment)
     # The thank-you page carries no token: nothing after submission points back to the link.
     return redirect(url_for("survey.thanks"))
 
