@@ -24,7 +24,7 @@ from assessment.models import (
 from assessment.services import assessments as svc
 from assessment.services.banks import bank_of, find_bank
 
-from .conftest import ROOT, Auth, make_assessment, release
+from .conftest import ROOT, Auth, make_assessment, release, run_jobs, settle
 
 EVIL_TITLE = "{x.nope} and {n_respondents.__class__}"
 EVIL_TEXT = ("{x.__class__.__mro__} {n_respondents:>1000000000} {n_respondents!r} "
@@ -115,6 +115,7 @@ def evil_assessment(app) -> int:  # type: ignore[no-untyped-def]
     seed_submitted(app, aid, "Sales", "Staff", 6, seed=1)
     seed_submitted(app, aid, "Ops", "Staff", 6, seed=2)
     release(app, aid)
+    settle(app)
     return aid
 
 
@@ -150,6 +151,7 @@ def test_names_are_text_not_chart_mathematics(app, client) -> None:  # type: ign
     seed_submitted(app, aid, team, role, 6, seed=3)
     seed_submitted(app, aid, "Sales", "Manager", 6, seed=4)
     release(app, aid)
+    settle(app)
     Auth(client).login()
     for url in (f"/results/{aid}/", f"/results/{aid}/dimensions", f"/results/{aid}/heatmap",
                 f"/results/{aid}/heatmap?by=agreement", f"/results/{aid}/divergence",
@@ -170,6 +172,8 @@ def test_the_pdf_report_takes_names_as_text(app, client) -> None:  # type: ignor
     seed_submitted(app, aid, team, "Staff", 6, seed=5)
     seed_submitted(app, aid, "Sales", "Staff", 6, seed=6)
     release(app, aid)
+    settle(app)
+    run_jobs(app, kinds=("pdf",))
     Auth(client).login()
     response = client.get(f"/results/{aid}/download/pdf")
     assert response.status_code == 200 and response.data.startswith(b"%PDF")

@@ -14,7 +14,15 @@ from flask import Flask
 from assessment import db
 from assessment.models import RateLimit, User, utcnow
 
-from .conftest import ADMIN_PASSWORD, LEAD_PASSWORD, Auth, csrf_token, make_assessment, make_tokens
+from .conftest import (
+    ADMIN_PASSWORD,
+    LEAD_PASSWORD,
+    Auth,
+    csrf_token,
+    make_assessment,
+    make_tokens,
+    release,
+)
 
 
 def _client(app, address: str):  # type: ignore[no-untyped-def]
@@ -408,20 +416,20 @@ def test_releasing_is_limited_per_person(app) -> None:  # type: ignore[no-untype
                       data={"csrf_token": csrf_token(other, "/results/")}).status_code == 302
 
 
-def test_report_builds_are_limited_per_person(app) -> None:  # type: ignore[no-untyped-def]
-    aid = make_assessment(app)
+def test_report_builds_are_bounded_whoever_asks(app) -> None:  # type: ignore[no-untyped-def]
+    """Report files are built once per release (and per set of earlier cycles a reader may
+    read) by a worker: asking again and again adds no work, so no per-person limit is needed."""
+    from assessment.models import Job
+
+    from .test_releases import organisation, submit
+
+    aid = organisation(app, interim=False)
+    submit(app, aid, "Sales", "Staff", 6)
+    release(app, aid)
     admin = app.test_client()
     Auth(admin).login()
-    for _ in range(10):
-        assert admin.get(f"/results/{aid}/download/csv").status_code in (200, 302)
-    limited = admin.get(f"/results/{aid}/download/pdf")
-    assert limited.status_code == 429
-    assert "ten reports in the last ten minutes" in limited.get_data(as_text=True)
+    for _ in range(20):
+        assert admin.get(f"/results/{aid}/download/pdf").status_code in (200, 302)
     with app.app_context():
-        from assessment.models import Assessment
-        from assessment.services import access
-
-        access.share(db.session(), db.session().get(Assessment, aid), "lead@example.org")
-    other = app.test_client()  # counted per person
-    Auth(other).login("lead@example.org", LEAD_PASSWORD)
-    assert other.get(f"/results/{aid}/download/csv").status_code in (200, 302)
+        kinds = db.session().scalars(sa.select(Job.kind)).all()
+    assert kinds.count("pdf") <= 1, kinds

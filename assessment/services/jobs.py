@@ -19,6 +19,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..db import begin_write
 from ..models import Job, JobStatus, utcnow
 
 DONE_KEPT = timedelta(days=7)
@@ -35,6 +36,7 @@ def request(session: Session, kind: str, key: str, params: dict[str, Any],
     """The job for `key`, queued: an existing one still waiting, or a new one. Returns the job
     and whether it is new (and so needs a message on the queue). A job already running is not
     reused, since it may have read its inputs before the change that asks for it again."""
+    begin_write(session)
     found = session.scalar(sa.select(Job).where(Job.key == key, Job.status == JobStatus.QUEUED)
                            .order_by(Job.id).limit(1))
     if found is not None:
@@ -50,6 +52,7 @@ def request(session: Session, kind: str, key: str, params: dict[str, Any],
 def claim(session: Session, job_id: int, lease_seconds: float) -> bool:
     """Take the job for this worker: a queued one, or a running one whose worker has stopped
     reporting. False when another worker has it or it is finished."""
+    begin_write(session)
     now = utcnow()
     stale = now - timedelta(seconds=lease_seconds)
     taken = _rowcount(session.execute(
@@ -77,6 +80,7 @@ def beat(engine: sa.Engine, job_id: int, progress: tuple[int, int, str] | None =
 
 
 def finish(session: Session, job_id: int) -> None:
+    begin_write(session)
     session.execute(sa.update(Job).where(Job.id == job_id).values(
         status=JobStatus.DONE, finished_at=utcnow(), error=None))
     session.commit()
@@ -84,6 +88,7 @@ def finish(session: Session, job_id: int) -> None:
 
 def fail(session: Session, job_id: int, error: str, *, final: bool) -> None:
     """Record the error; a job with retries left goes back to waiting for the queue's retry."""
+    begin_write(session)
     session.execute(sa.update(Job).where(Job.id == job_id).values(
         status=JobStatus.FAILED if final else JobStatus.QUEUED, error=error[:4000],
         finished_at=utcnow() if final else None, enqueued_at=utcnow()))
@@ -105,6 +110,7 @@ def orphans(session: Session, lease_seconds: float) -> Sequence[Job]:
 
 
 def resent(session: Session, job_id: int) -> None:
+    begin_write(session)
     session.execute(sa.update(Job).where(Job.id == job_id).values(
         status=JobStatus.QUEUED, enqueued_at=utcnow()))
     session.commit()
@@ -133,6 +139,7 @@ def recent(session: Session, limit: int = 100, failed_only: bool = False) -> Seq
 
 def retry(session: Session, job_id: int) -> Job | None:
     """An admin asks for a failed job again: a fresh job for the same work."""
+    begin_write(session)
     old = session.get(Job, job_id)
     if old is None or old.status != JobStatus.FAILED:
         session.rollback()
@@ -143,6 +150,7 @@ def retry(session: Session, job_id: int) -> Job | None:
 
 def clean(session: Session) -> int:
     """Forget finished jobs after a week and failed ones after a month."""
+    begin_write(session)
     now = utcnow()
     gone = _rowcount(session.execute(sa.delete(Job).where(sa.or_(
         sa.and_(Job.status == JobStatus.DONE, Job.finished_at < now - DONE_KEPT),

@@ -49,7 +49,6 @@ LINK_BY_ADDRESS = Limit("link", 30, timedelta(minutes=10))
 API_BY_ADDRESS = Limit("api", 30, timedelta(minutes=10))
 LOGIN_LOCKOUT = Limit("lockout", 5, timedelta(minutes=15))
 RECOMPUTE_BY_USER = Limit("recompute", 5, timedelta(minutes=10))
-REPORT_BY_USER = Limit("report", 10, timedelta(minutes=10))
 
 
 def _key(limit: Limit, subject: str) -> str:

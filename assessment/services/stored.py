@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, load_only
 
+from ..db import begin_write
 from ..models import Assessment, Job, Release, StoredReport, User, UserRole
 from ..reporting.formats import FORMATS
 from . import access, jobs, releases
@@ -83,6 +84,7 @@ def store(session: Session, release_id: int, kind: str, variant_key: str, conten
           seconds: float) -> bool:
     """Keep a built file; False when another worker stored the same one first (the work is
     idempotent, so either copy will do)."""
+    begin_write(session)
     session.add(StoredReport(release_id=release_id, kind=kind, variant=variant_key,
                              content=content, size=len(content), seconds=seconds))
     try:
@@ -150,6 +152,7 @@ def request_build(session: Session, assessment: Assessment, release: Release, ki
 def clean(session: Session) -> int:
     """Drop the files of releases that are no longer the latest of their assessment: nobody
     can read those releases any more."""
+    begin_write(session)
     latest = (sa.select(Release.assessment_id, sa.func.max(Release.seq).label("seq"))
               .where(Release.n_respondents > 0).group_by(Release.assessment_id).subquery())
     current_ids = sa.select(Release.id).join(
