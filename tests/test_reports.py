@@ -103,14 +103,21 @@ def test_pdf_download_has_cover_sections_and_page_numbers(app, client, auth,  # 
 
     aid = small_team_assessment
     auth.login()
-    # Not built yet: the link leads to a page that says so and reloads itself.
+    # Not built yet: the link leads to a page that says so; it reloads itself without script
+    # (a <noscript> refresh), and with script asks for its progress as JSON instead.
     waiting = client.get(f"/results/{aid}/download/pdf")
     assert waiting.status_code == 302
     assert waiting.headers["Location"].endswith(f"/results/{aid}/download/pdf/status")
     status = client.get(waiting.headers["Location"])
-    assert status.status_code == 200 and status.headers["Refresh"] == "2"
-    assert "The PDF report is being prepared" in status.get_data(as_text=True)
+    html = status.get_data(as_text=True)
+    assert status.status_code == 200 and "Refresh" not in status.headers
+    assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in html
+    assert "The PDF report is being prepared" in html
+    progress = client.get(waiting.headers["Location"] + "?json=1").get_json()
+    assert progress["ready"] is False and progress["failed"] is False
+    assert progress["progress"] == "It is waiting for a worker."
     assert run_jobs(app, kinds=("pdf",)) == 1
+    assert client.get(waiting.headers["Location"] + "?json=1").get_json()["ready"] is True
     status = client.get(waiting.headers["Location"])
     assert status.headers["Refresh"] == f"0; url=/results/{aid}/download/pdf"
     assert "is ready" in status.get_data(as_text=True)

@@ -9,7 +9,17 @@ the file is there: no waiting request, and no JavaScript needed.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 
 from .. import db
@@ -60,8 +70,12 @@ def download(assessment_id: int, fmt: str):  # type: ignore[no-untyped-def]
 @bp.route("/<int:assessment_id>/download/<fmt>/status")
 @login_required
 def status(assessment_id: int, fmt: str):  # type: ignore[no-untyped-def]
-    """How far the file is; reloads itself every few seconds until it is ready, then starts the
-    download (and offers the link, in case the browser does not)."""
+    """How far the file is, until it is ready; then the download starts (and the link is
+    offered, in case the browser does not start it).
+
+    With JavaScript the page asks again for `?json=1` every few seconds and changes only its
+    progress line, so a screen reader hears the start, the end or the failure and nothing in
+    between; without JavaScript a `<noscript>` refresh reloads the page instead."""
     session, assessment, release = _release_of(assessment_id, fmt)
     if release is None:
         return _nothing_yet(assessment_id)
@@ -71,12 +85,23 @@ def status(assessment_id: int, fmt: str):  # type: ignore[no-untyped-def]
     failed = job is not None and job.status == JobStatus.FAILED
     session.commit()
     download_url = url_for(".download", assessment_id=assessment_id, fmt=fmt)
+    if request.args.get("json"):
+        return jsonify(ready=ready, failed=failed, download_url=download_url,
+                       progress=_progress_text(job))
     page = Response(render_template(
         "results/preparing.html", a=assessment, label=LABELS[fmt], ready=ready, job=job,
-        failed=failed, download_url=download_url))
-    # The Refresh header reloads (or, once ready, downloads) without any script.
-    if ready:
+        failed=failed, download_url=download_url, progress=_progress_text(job),
+        refresh_seconds=REFRESH_SECONDS))
+    if ready:  # start the download, script or not
         page.headers["Refresh"] = f"0; url={download_url}"
-    elif not failed:
-        page.headers["Refresh"] = str(REFRESH_SECONDS)
     return page
+
+
+def _progress_text(job) -> str:  # type: ignore[no-untyped-def]
+    if job is None:
+        return ""
+    if job.status == JobStatus.RUNNING and job.progress_total:
+        return f"Step {job.progress_step} of {job.progress_total}: {job.progress_label}."
+    if job.status == JobStatus.RUNNING:
+        return "It has started."
+    return "It is waiting for a worker."

@@ -256,14 +256,21 @@ def check_readiness(page) -> None:  # type: ignore[no-untyped-def]
 
 def download_pdf(app, page, tmp_path: Path) -> bytes:  # type: ignore[no-untyped-def]
     """The PDF is not built yet (the worker has done everything else): its link leads to a page
-    that says it is being prepared and reloads itself, without any script, until the worker
-    has built it, then the download starts by itself."""
+    that says it is being prepared and follows the build (by script, or by reloading itself
+    without one) until the worker has built it, then the download starts by itself."""
     link = page.locator("p.downloads").get_by_role("link", name="PDF", exact=True)
     assert link.is_visible()
     assert "being prepared" in page.locator("p.downloads").inner_text()
     click_to(page, link)
     assert page.get_by_role("heading", name="The PDF report", level=1).is_visible()
     expect(page.get_by_role("status")).to_contain_text("is being prepared")
+    # Record what the status region is told from now on: the end only, not every poll.
+    page.evaluate("""() => {
+        window.announced = [];
+        const el = document.querySelector('[data-report-status]');
+        new MutationObserver(() => window.announced.push(el.textContent.trim()))
+            .observe(el, {childList: true, characterData: true, subtree: true});
+    }""")
     # The worker lays out the demo's PDFs (seconds each, more on a loaded machine) meanwhile.
     with page.expect_download(timeout=BUILD_TIMEOUT_MS) as info:
         assert run_jobs(app, kinds=("pdf",)) >= 1  # the worker's part, while the page waits
@@ -273,6 +280,8 @@ def download_pdf(app, page, tmp_path: Path) -> bytes:  # type: ignore[no-untyped
     target = tmp_path / download.suggested_filename
     download.save_as(target)
     expect(page.get_by_role("status")).to_contain_text("is ready")
+    assert page.evaluate("window.announced") == [
+        "The PDF report is ready; the download starts by itself."]
     return target.read_bytes()
 
 

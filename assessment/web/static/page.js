@@ -150,3 +150,36 @@
     }
   }
 })();
+
+// A report being prepared: ask how far it is every few seconds and change the progress line
+// only; the status region is told the end or the failure, once, then the download starts.
+(function () {
+  var status = document.querySelector("[data-report-status][data-waiting]");
+  if (!status || !window.fetch) { return; }
+  var line = document.querySelector("[data-report-progress]");
+  var bar = document.querySelector("[data-report-bar]");
+  var label = status.getAttribute("data-label");
+  var every = (parseInt(status.getAttribute("data-seconds"), 10) || 2) * 1000;
+  function poll() {
+    fetch(status.getAttribute("data-poll"), {credentials: "same-origin",
+                                              headers: {"Accept": "application/json"}})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (s) {
+        if (!s) { setTimeout(poll, every); return; }
+        if (s.ready) {
+          status.textContent = "The " + label + " report is ready; the download starts by itself.";
+          if (bar) { bar.value = bar.max; }
+          window.location.href = s.download_url;
+        } else if (s.failed) {
+          status.textContent = "The " + label + " report could not be prepared. The " +
+            "administrators can see why on the background jobs page; try again later.";
+        } else {
+          if (line) { line.textContent = s.progress; }
+          setTimeout(poll, every);
+        }
+      })
+      .catch(function () { setTimeout(poll, every); });
+  }
+  setTimeout(poll, every);
+})();
+
