@@ -117,6 +117,11 @@ def release(session: Session, assessment: Assessment, reason: str = "manual") ->
     """Make a release now if the rule allows one; Conflict (one line, with how many more
     responses are needed) if not."""
     complete_pending(session, assessment)
+    return _compute(session, assessment, _claim_or_refuse(session, assessment, reason))
+
+
+def _claim_or_refuse(session: Session, assessment: Assessment, reason: str) -> int:
+    """Claim the batch the rule allows now; Conflict, saying why, when there is none."""
     found = waiting(session, assessment)
     if not found.releasable:
         session.rollback()
@@ -125,7 +130,7 @@ def release(session: Session, assessment: Assessment, reason: str = "manual") ->
     if claimed is None:
         raise Conflict("Another release of this assessment is being made right now; "
                        "try again in a moment.")
-    return _compute(session, assessment, claimed)
+    return claimed
 
 
 def _refusal(assessment: Assessment, found: Waiting) -> str:
@@ -327,15 +332,7 @@ def request(session: Session, assessment: Assessment) -> Job:
 def begin(session: Session, assessment: Assessment, reason: str = "manual") -> Release:
     """Claim a release now if the rule allows one (Conflict, with how many more responses are
     needed, if not) and leave its analysis to a worker: what an admin's button does."""
-    found = waiting(session, assessment)
-    if not found.releasable:
-        session.rollback()
-        raise Conflict(_refusal(assessment, found))
-    claimed = _claim(session, assessment, found.releasable, reason)
-    if claimed is None:
-        raise Conflict("Another release of this assessment is being made right now; "
-                       "try again in a moment.")
-    row = session.get(Release, claimed)
+    row = session.get(Release, _claim_or_refuse(session, assessment, reason))
     assert row is not None
     request(session, assessment)
     return row
