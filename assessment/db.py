@@ -32,7 +32,7 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import Flask, current_app, g, has_request_context
@@ -170,3 +170,8 @@ def _close_session(_exc: BaseException | None) -> None:
         # page into the server's bare 500.
         log.warning("database connection lost while closing the session")
         db_session.invalidate()
+
+
+def rowcount(result: sa.Result[Any]) -> int:
+    """Rows an UPDATE or DELETE touched (its result is a cursor result)."""
+    return int(cast(sa.CursorResult[Any], result).rowcount)

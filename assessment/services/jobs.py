@@ -14,12 +14,12 @@ import os
 import socket
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..db import begin_write
+from ..db import begin_write, rowcount
 from ..models import Job, JobStatus, utcnow
 
 DONE_KEPT = timedelta(days=7)
@@ -55,7 +55,7 @@ def claim(session: Session, job_id: int, lease_seconds: float) -> bool:
     begin_write(session)
     now = utcnow()
     stale = now - timedelta(seconds=lease_seconds)
-    taken = _rowcount(session.execute(
+    taken = rowcount(session.execute(
         sa.update(Job).where(
             Job.id == job_id,
             sa.or_(Job.status == JobStatus.QUEUED,
@@ -152,13 +152,8 @@ def clean(session: Session) -> int:
     """Forget finished jobs after a week and failed ones after a month."""
     begin_write(session)
     now = utcnow()
-    gone = _rowcount(session.execute(sa.delete(Job).where(sa.or_(
+    gone = rowcount(session.execute(sa.delete(Job).where(sa.or_(
         sa.and_(Job.status == JobStatus.DONE, Job.finished_at < now - DONE_KEPT),
         sa.and_(Job.status == JobStatus.FAILED, Job.finished_at < now - FAILED_KEPT)))))
     session.commit()
     return gone
-
-
-def _rowcount(result: sa.Result[Any]) -> int:
-    """Rows an UPDATE or DELETE touched (its result is a cursor result)."""
-    return int(cast(sa.CursorResult[Any], result).rowcount)

@@ -43,15 +43,13 @@ from ..db import begin_write
 from ..models import (
     Assessment,
     AssessmentStatus,
-    Invitation,
     Job,
     Release,
     Response,
     StoredReport,
-    Team,
     utcnow,
 )
-from .assessments import set_status
+from .assessments import set_status, team_counts
 from .banks import bank_of
 from .errors import Conflict
 
@@ -199,7 +197,7 @@ def _compute(session: Session, assessment: Assessment, release_id: int) -> Relea
     bank = bank_of(assessment.bank)
     frames = repository.submitted_answers(session, assessment.id, bank.question_ids,
                                           release_seq=row.seq)
-    invited = _invited_per_team(session, assessment)
+    invited = {team: c.invited for team, c in team_counts(session, assessment).items()}
     comments = repository.comments_by_team(session, assessment.id, release_seq=row.seq)
     session.commit()  # no transaction (on SQLite, no write lock) during the analysis
     started = time.perf_counter()
@@ -236,16 +234,6 @@ def _compute(session: Session, assessment: Assessment, release_id: int) -> Relea
     log.info("released assessment %s (release %s): %d responses in %.2fs", assessment.id,
              row.seq, len(frames.answers), seconds)
     return row
-
-
-def _invited_per_team(session: Session, assessment: Assessment) -> dict[str, int]:
-    counts = {t.name: 0 for t in assessment.teams}
-    for name, n in session.execute(
-            sa.select(Team.name, sa.func.count(Invitation.id))
-            .join(Invitation, Invitation.team_id == Team.id)
-            .where(Invitation.assessment_id == assessment.id).group_by(Team.name)):
-        counts[name] = n
-    return counts
 
 
 def _rates(assessment: Assessment, sizes: dict[str, int], invited: dict[str, int],

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, load_only
 
-from ..db import begin_write
+from ..db import begin_write, rowcount
 from ..models import Assessment, Job, Release, StoredReport, User, UserRole
 from ..reporting.formats import FORMATS
 from . import access, jobs, releases
@@ -158,12 +158,7 @@ def clean(session: Session) -> int:
     current_ids = sa.select(Release.id).join(
         latest, sa.and_(Release.assessment_id == latest.c.assessment_id,
                         Release.seq == latest.c.seq))
-    gone = _rowcount(session.execute(sa.delete(StoredReport).where(
+    gone = rowcount(session.execute(sa.delete(StoredReport).where(
         StoredReport.release_id.not_in(current_ids))))
     session.commit()
     return gone
-
-
-def _rowcount(result: sa.Result[Any]) -> int:
-    """Rows an UPDATE or DELETE touched (its result is a cursor result)."""
-    return int(cast(sa.CursorResult[Any], result).rowcount)
