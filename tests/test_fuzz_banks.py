@@ -378,11 +378,15 @@ def _condition_bomb(levels: int, *, valid: bool) -> str:
     return yaml.safe_dump(data)  # safe_dump writes the shared objects as anchors and aliases
 
 
-def _run_isolated(code: str, timeout: float) -> subprocess.CompletedProcess | None:
-    """Run code in a child Python with a memory cap; None if it overran the time limit."""
-    prelude = textwrap.dedent("""
+def _run_isolated(code: str, timeout: float,
+                  cpu_seconds: int = 60) -> subprocess.CompletedProcess | None:
+    """Run code in a child Python with a memory cap and a CPU-time cap (the kernel stops it with
+    SIGXCPU past `cpu_seconds`, however loaded the machine is); None if it overran the wall-clock
+    limit, which is only a backstop."""
+    prelude = textwrap.dedent(f"""
         import resource
         resource.setrlimit(resource.RLIMIT_AS, (1_500_000_000, 1_500_000_000))
+        resource.setrlimit(resource.RLIMIT_CPU, ({cpu_seconds}, {cpu_seconds}))
     """)
     try:
         return subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(code)],
@@ -409,9 +413,11 @@ def test_alias_bomb_in_conditions_is_refused_quickly() -> None:
         else:
             print("accepted")
     """
-    done = _run_isolated(code, timeout=2.5)
-    assert done is not None, "loading a 26 KB bank took more than 2.5 s"
-    assert done.returncode == 0, done.stderr[-500:]
+    # CPU time, not wall time: a loaded machine must not fail this, an expanding bomb must.
+    done = _run_isolated(code, timeout=120, cpu_seconds=3)
+    assert done is not None, "loading a 26 KB bank did not finish in two minutes"
+    assert done.returncode == 0, f"loading a 26 KB bank used over 3 s of CPU or failed: " \
+        f"{done.returncode} {done.stderr[-500:]}"
     assert done.stdout.startswith("refused"), "an aliased condition tree should be refused"
 
 
