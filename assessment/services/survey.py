@@ -14,10 +14,12 @@ import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..banks import Bank, Dimension, Question
 from ..db import begin_write
@@ -236,32 +238,40 @@ def save_page(
         survey = _writable(session, token)
     response = survey.response
     assert response is not None
-    existing = {
-        a.question_id: a
-        for a in session.scalars(
-            sa.select(Answer).where(Answer.response_id == response.id,
-                                    Answer.question_id.in_(on_page))
-        )
-    }
-    for qid, value in values.items():
-        if qid in existing:
-            existing[qid].value = value
-        else:
-            session.add(Answer(response_id=response.id, question_id=qid, value=value))
+    # Upserts in one statement each, under the invitation's lock: no answer is read first, and
+    # the unique (response, question) and (response, dimension) keys keep one row each.
+    if values:
+        session.execute(
+            _upsert(session, Answer, ("response_id", "question_id"), "value"),
+            [{"response_id": response.id, "question_id": qid, "value": value}
+             for qid, value in values.items()])
     dim_id = survey.dimension(page).id
-    stored = session.scalar(
-        sa.select(Comment).where(Comment.response_id == response.id,
-                                 Comment.dimension_id == dim_id)
-    )
-    if comment and stored:
-        stored.text = comment
-    elif comment:
-        session.add(Comment(response_id=response.id, dimension_id=dim_id, text=comment))
-    elif stored:
-        session.delete(stored)
-    response.current_page = max(response.current_page, min(page + 1, survey.pages + 1))
+    if comment:
+        session.execute(_upsert(session, Comment, ("response_id", "dimension_id"), "text"),
+                        [{"response_id": response.id, "dimension_id": dim_id, "text": comment}])
+    else:
+        session.execute(sa.delete(Comment).where(Comment.response_id == response.id,
+                                                 Comment.dimension_id == dim_id))
+    reached = max(response.current_page, min(page + 1, survey.pages + 1))
+    if reached != response.current_page:
+        session.execute(sa.update(Response).where(Response.id == response.id)
+                        .values(current_page=reached))
+        set_committed_value(response, "current_page", reached)
     session.commit()
     return survey
+
+
+def _upsert(session: Session, model: type[Answer] | type[Comment], key: tuple[str, str],
+            column: str) -> Any:
+    """INSERT ... ON CONFLICT (key) DO UPDATE SET column, in the session's dialect (SQLite and
+    PostgreSQL spell it alike; SQLAlchemy has one construct per dialect)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(model)
+    return stmt.on_conflict_do_update(index_elements=list(key),
+                                      set_={column: getattr(stmt.excluded, column)})
 
 
 def stored(session: Session, response: Response | None

@@ -6,6 +6,7 @@ opening the link again resumes where the person left.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
 
@@ -20,8 +21,10 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from markupsafe import Markup
 
 from .. import db
+from ..banks import Bank
 from ..services import security
 from ..services import survey as svc
 from ..services.errors import Conflict, InvalidInput, NotFound
@@ -153,12 +156,31 @@ def _render_page(survey: svc.Survey, token: str, number: int, answers: dict[str,
         "survey/page.html", survey=survey, token=token, number=number,
         dimension=survey.dimension(number),
         questions=list(enumerate(survey.questions(number), start=1)),
-        options=svc.options(survey.bank), dont_know=survey.bank.scale.not_applicable,
-        answers=answers, comment=comment,
+        radios=functools.partial(_radios, survey.bank), answers=answers, comment=comment,
         errors=errors or [], field_errors=field_errors,
         error_targets={message: field for field, message in field_errors.items()},
         prefix=FIELD_PREFIX, comment_max=current_app.config["COMMENT_MAX_LENGTH"],
     )
+
+
+_fragments: dict[tuple[int, str, str | None, bool], tuple[Bank, Markup]] = {}
+
+
+def _radios(bank: Bank, question_id: str, current: str | None, problem: str | None) -> Markup:
+    """One question's radio group, from the `radios` macro, kept per bank, question, checked
+    value and error state: a page of ten questions renders ten fragments it has seen before.
+    Only offered values are kept (a refused post may carry anything; that is rendered afresh)."""
+    choices = svc.options(bank)
+    key = (id(bank), question_id, current, bool(problem))
+    found = _fragments.get(key)
+    if found is not None and found[0] is bank:
+        return found[1]
+    macro = current_app.jinja_env.get_template("survey/_options.html").module.radios  # type: ignore[attr-defined]
+    html = Markup(macro(FIELD_PREFIX + question_id, choices, bank.scale.not_applicable,
+                        current, bool(problem)))
+    if current is None or current == svc.DONT_KNOW or any(current == v for v, _ in choices):
+        _fragments[key] = (bank, html)
+    return html
 
 
 @bp.route("/<token>/review")
