@@ -266,12 +266,16 @@ def _upsert(session: Session, model: type[Answer] | type[Comment], key: tuple[st
     """INSERT ... ON CONFLICT (key) DO UPDATE SET column, in the session's dialect (SQLite and
     PostgreSQL spell it alike; SQLAlchemy has one construct per dialect)."""
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(model)
-    return stmt.on_conflict_do_update(index_elements=list(key),
-                                      set_={column: getattr(stmt.excluded, column)})
+        from sqlalchemy.dialects import postgresql
+
+        pg = postgresql.insert(model)
+        return pg.on_conflict_do_update(index_elements=list(key),
+                                        set_={column: getattr(pg.excluded, column)})
+    from sqlalchemy.dialects import sqlite
+
+    lite = sqlite.insert(model)
+    return lite.on_conflict_do_update(index_elements=list(key),
+                                      set_={column: getattr(lite.excluded, column)})
 
 
 def stored(session: Session, response: Response | None
