@@ -6,6 +6,7 @@ they never show a traceback for something the user can fix.
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -16,10 +17,8 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from . import db
-from .banks import validate_paths
 from .models import Assessment, AssessmentStatus, UserRole
 from .services import assessments as svc
-from .services.banks import find_bank, register_bank_dir
 from .services.errors import InvalidInput, ServiceError
 from .services.users import create_user, set_password
 
@@ -27,16 +26,41 @@ bank_cli = AppGroup("bank", help="Validate and register question banks.")
 assessment_cli = AppGroup("assessment", help="Create, open, close and inspect assessments.")
 db_cli = AppGroup("db", help="Database schema migrations.")
 
+# Commands in modules of their own, imported only when one of them runs (or help lists them):
+# the bank loader, the report builders and the task queue are not what `assessment list` needs.
+LAZY_COMMANDS = {
+    "analyze": ("assessment.cli_analyze", "analyze_command"),
+    "api-token": ("assessment.cli_api", "api_token_cli"),
+    "report": ("assessment.cli_report", "report_command"),
+    "worker": ("assessment.queue", "worker_command"),
+    "jobs": ("assessment.queue", "jobs_cli"),
+}
+
+
+class LazyAppGroup(AppGroup):
+    """The app's command group, with some commands named here and imported on first use."""
+
+    def __init__(self, name: str | None, lazy: dict[str, tuple[str, str]]) -> None:
+        super().__init__(name)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy and cmd_name not in self.commands:
+            module, attr = self.lazy[cmd_name]
+            self.add_command(getattr(importlib.import_module(module), attr), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
 
 def init_app(app: Flask) -> None:
-    from .cli_analyze import analyze_command
-    from .cli_api import api_token_cli
-    from .cli_report import report_command
-    from .queue import jobs_cli, worker_command
-
+    group = LazyAppGroup(app.cli.name, LAZY_COMMANDS)
+    for name, command in app.cli.commands.items():  # any registered before this
+        group.add_command(command, name)
+    app.cli = group
     for command in (bank_cli, assessment_cli, db_cli, init_db_command, create_user_command,
-                    set_password_command, invite_command, demo_command, analyze_command,
-                    api_token_cli, report_command, worker_command, jobs_cli):
+                    set_password_command, invite_command, demo_command):
         app.cli.add_command(command)
 
 
@@ -50,6 +74,7 @@ def _fail(message: str, problems: list[str] | None = None) -> NoReturn:
 def upgrade_and_register() -> list[str]:
     """Bring the schema up to date and register the bank files; returns the bank problems."""
     from . import migrations
+    from .services.banks import register_bank_dir
 
     migrations.upgrade(current_app.config["DATABASE_URL"])
     result = register_bank_dir(db.session(), current_app.config["BANKS_DIR"])
@@ -119,6 +144,8 @@ def set_password_command(email: str, password_stdin: bool) -> None:
 @click.argument("paths", nargs=-1, required=True)
 def bank_validate(paths: tuple[str, ...]) -> None:
     """Check bank files; one line per problem (`file: field.path: message`), exit 1 if any."""
+    from .banks import validate_paths
+
     lines = validate_paths(list(paths))
     for line in lines:
         click.echo(line)
@@ -157,6 +184,8 @@ def assessment_create(bank_id: str, bank_version: int | None, name: str, teams: 
     """Create a draft assessment; prints its id alone on the last line."""
     session = db.session()
     previous = _assessment(previous_id) if previous_id is not None else None
+    from .services.banks import find_bank
+
     bank = find_bank(session, bank_id, bank_version)
     if bank is None:
         _fail(f"no registered bank '{bank_id}'" + (f" version {bank_version}" if bank_version

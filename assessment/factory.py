@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import re
+import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -34,15 +37,68 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             logger.addFilter(RedactTokens())
 
     db.init_app(app)
+    _template_globals(app)
+    if _serves_requests():
+        from .web import init_app as init_web
 
-    from .web import init_app as init_web
-
-    init_web(app)
+        init_web(app)
+    else:
+        app.wsgi_app = WebOnFirstRequest(app)  # type: ignore[method-assign]  # Flask's documented way
 
     from .cli import init_app as init_cli
 
     init_cli(app)
     return app
+
+
+# The `flask` commands that serve or show the web app, and so want it whole from the start.
+WEB_COMMANDS = frozenset({"run", "routes", "shell"})
+
+
+def _serves_requests() -> bool:
+    """False for the app a `flask` command loads (other than run/routes/shell): a command reads
+    and writes the database and never sees a request, so the web layer (forms, login,
+    blueprints and what they import) is left out of its start. gunicorn, tests and other
+    callers of `create_app` get everything at once."""
+    if os.environ.get("FLASK_RUN_FROM_CLI") != "true":
+        return True
+    return bool(WEB_COMMANDS & set(sys.argv[1:]))
+
+
+class WebOnFirstRequest:
+    """The app's WSGI callable while the web layer is not set up: the first request sets it up
+    (once, whichever thread gets there first) and every request then goes straight to Flask."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.flask_wsgi_app = app.wsgi_app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        with self.lock:
+            if self.app.wsgi_app is self:
+                from .web import init_app as init_web
+
+                self.app.wsgi_app = self.flask_wsgi_app  # type: ignore[method-assign]
+                init_web(self.app)  # may wrap it (ProxyFix)
+        return self.app.wsgi_app(environ, start_response)
+
+
+class LazyModule:
+    """A module for templates, imported on first use: the reading bands sit beside the analysis
+    (which pulls in pandas), and a respondent's page must not import it."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self._name), attr)
+
+
+def _template_globals(app: Flask) -> None:
+    """What templates use outside requests too (reports rendered by a command or a worker)."""
+    # Bands and labels the results pages and reports display; the rules live in one module.
+    app.jinja_env.globals["readings"] = LazyModule("assessment.reporting.readings")
 
 
 class RedactTokens(logging.Filter):

@@ -9,7 +9,9 @@ What one run does:
 2. starts `gunicorn 'app:app'` on a free port of 127.0.0.1 (`--workers W --threads 4
    --timeout 60`, `BENCHMARK_ENDPOINTS=1`) and waits for `/readyz`;
 3. BASELINE: the same number of requests at the same concurrency against
-   `POST /_bench/insert`, which inserts one row in one transaction;
+   `POST /_bench/insert`, which inserts one row in one transaction; baseline and survey run in
+   alternating slices (`--rounds`, default 5) so that both meet the same load on a shared
+   machine;
 4. SURVEY: N respondents, C at a time, each with its own cookie jar (`requests.Session`): load
    the introduction, start, load and save each of the 5 pages, load the review, submit. A request
    that fails with a connection error or a 5xx is retried with backoff, as a person would press
@@ -32,6 +34,7 @@ response must be stored whole. Usage:
 
     .venv/bin/python bench/load.py [--db sqlite|postgres] [--respondents 500] [--concurrency 50]
                                    [--fault none|kill-worker|restart-postgres] [--workers 3]
+                                   [--rounds 5]
 """
 
 from __future__ import annotations
@@ -386,6 +389,27 @@ def run_phase(name: str, tasks: int, concurrency: int, fn, progress=None) -> Pha
     return Phase(name, time.perf_counter() - t0, outcomes)
 
 
+def run_interleaved(rounds: int, tasks: int, concurrency: int, baseline, survey,  # type: ignore[no-untyped-def]
+                    progress) -> tuple[Phase, Phase]:
+    """The baseline and the survey in alternating slices (baseline slice 1, survey slice 1,
+    baseline slice 2, ...), each phase's figures summed over its slices. On a shared machine
+    the load drifts during a run; alternating gives both phases the same share of it, so their
+    ratio is not decided by which one ran while a neighbour was busy."""
+    bounds = [tasks * r // rounds for r in range(rounds + 1)]
+    phases: dict[str, list[Phase]] = {"baseline": [], "survey": []}
+    for lo, hi in zip(bounds, bounds[1:], strict=False):
+        if hi == lo:
+            continue
+        phases["baseline"].append(run_phase("baseline", hi - lo, concurrency,
+                                            lambda i, lo=lo: baseline(lo + i)))
+        phases["survey"].append(run_phase("survey", hi - lo, concurrency,
+                                          lambda i, lo=lo: survey(lo + i),
+                                          progress=lambda done, lo=lo: progress(lo + done)))
+    base, surv = (Phase(name, sum(p.wall for p in parts), [o for p in parts for o in p.outcomes])
+                  for name, parts in phases.items())
+    return base, surv
+
+
 # --------------------------------------------------------------------------- faults
 
 
@@ -545,6 +569,8 @@ def main() -> int:
                         help="retries of a request after a connection error or a 5xx")
     parser.add_argument("--backoff", type=float, default=0.25,
                         help="first retry delay in seconds, doubled on each retry")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="alternate baseline and survey in this many slices each")
     parser.add_argument("--json", dest="json_out", help="also write the figures to this file")
     parser.add_argument("--keep", action="store_true",
                         help="keep the temporary folder (database, links, gunicorn log)")
@@ -576,22 +602,18 @@ def main() -> int:
         client = Client(server.base, args.retries, args.backoff)
         per_respondent = 2 + 2 * len(pages) + 2
 
-        log(f"baseline: {args.respondents} x {per_respondent} single-insert requests, "
-            f"{args.concurrency} at a time")
+        log(f"baseline: {args.respondents} x {per_respondent} single-insert requests, and "
+            f"survey: {args.respondents} respondents, {args.concurrency} at a time, in "
+            f"{args.rounds} alternating rounds; fault: {args.fault}")
         # The machine may be shared: the load average says how comparable two runs are.
-        load = {"before_baseline": os.getloadavg()[0]}
-        base = run_phase("baseline", args.respondents, args.concurrency,
-                         lambda _i: client.baseline(per_respondent))
-
-        log(f"survey: {args.respondents} respondents, {args.concurrency} at a time, "
-            f"fault: {args.fault}")
-        load["before_survey"] = os.getloadavg()[0]
+        load = {"at_start": os.getloadavg()[0]}
         faults = Faults(args.fault, server, args.respondents)
         faults.start()
-        survey = run_phase("survey", args.respondents, args.concurrency,
-                           lambda i: client.respondent(tokens[i], pages, seed=i),
-                           progress=faults.progress)
-        load["after_survey"] = os.getloadavg()[0]
+        base, survey = run_interleaved(
+            args.rounds, args.respondents, args.concurrency,
+            lambda _i: client.baseline(per_respondent),
+            lambda i: client.respondent(tokens[i], pages, seed=i), faults.progress)
+        load["at_end"] = os.getloadavg()[0]
         faults.stop()
         faults.join(timeout=30)
         ready_after = server.wait_ready(60)
@@ -624,8 +646,8 @@ def main() -> int:
             "submit_p95": pct(submit_lat, 95) * 1000 / b["p95_ms"],
             "save_p95": pct(save_lat, 95) * 1000 / b["p95_ms"],
         }
-        print("load average (1 min): before the baseline {before_baseline:.1f}, before the survey "
-              "{before_survey:.1f}, after it {after_survey:.1f}".format(**load))
+        print("load average (1 min): at the start {at_start:.1f}, at the end {at_end:.1f}"
+              .format(**load))
         print(f"respondents/s    {len(finished) / survey.wall:.2f} "
               f"({len(finished)} finished in {survey.wall:.1f} s; "
               f"{retried} needed a retry; {len(gave_up)} gave up)")
@@ -661,6 +683,7 @@ def main() -> int:
             Path(args.json_out).write_text(json.dumps({
                 "db": args.db, "fault": args.fault, "respondents": args.respondents,
                 "concurrency": args.concurrency, "workers": args.workers,
+                "rounds": args.rounds,
                 "threads": args.threads, "baseline": b, "survey": s,
                 "respondents_per_s": round(len(finished) / survey.wall, 2),
                 "submit_p95_ms": round(pct(submit_lat, 95) * 1000, 1),

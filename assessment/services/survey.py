@@ -14,10 +14,12 @@ import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..banks import Bank, Dimension, Question
 from ..db import begin_write
@@ -28,6 +30,8 @@ from ..models import (
     Invitation,
     InvitationStatus,
     Response,
+    Role,
+    Team,
     utcnow,
 )
 from .assessments import hash_token
@@ -68,34 +72,70 @@ class Survey:
         return self.invitation.status == InvitationStatus.SUBMITTED
 
 
+class UnknownLink(NotFound):
+    """No invitation has this token (as opposed to a page or an answer that does not exist):
+    the web layer counts these per address."""
+
+
 def _invitation(session: Session, token: str, *, lock: bool = False) -> Invitation:
+    """The invitation with its assessment (and the assessment's bank row), in one statement.
+
+    Locked, it is read under `FOR UPDATE OF invitations` on PostgreSQL: the assessment comes in
+    the same statement but is not locked, so saves of one assessment never queue behind each
+    other. `populate_existing`: the row may already be in the session from an earlier unlocked
+    read; what counts is its state once the lock is held."""
     if not token or len(token) > 128:
-        raise NotFound("unknown link")
-    stmt = sa.select(Invitation).where(Invitation.token_hash == hash_token(token))
+        raise UnknownLink("unknown link")
+    stmt = (sa.select(Invitation).where(Invitation.token_hash == hash_token(token))
+            .options(joinedload(Invitation.assessment, innerjoin=True)))
     if lock:
-        # populate_existing: the row may already be in the session from an earlier unlocked
-        # read; what counts is its state once the lock is held. Only the invitation is locked
-        # (its assessment comes from the earlier read), so saves of one assessment never queue.
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    else:
-        stmt = stmt.options(joinedload(Invitation.assessment))
+        stmt = stmt.with_for_update(of=Invitation).execution_options(populate_existing=True)
     invitation = session.scalar(stmt)
     if invitation is None:
-        raise NotFound("unknown link")
+        raise UnknownLink("unknown link")
     return invitation
 
 
 def load(session: Session, token: str, *, lock: bool = False) -> Survey:
-    invitation = _invitation(session, token, lock=lock)
+    """The survey behind a link. Read (`lock=False`) it is one statement: the invitation, its
+    assessment and bank row and its response, if any, in one row. Locked, the response is read
+    in a second statement, after the lock is held: on PostgreSQL a statement sees the rows
+    committed before it began, and a response another device created while this request waited
+    for the lock must be seen (see `_writable`)."""
+    if lock:
+        invitation = _invitation(session, token, lock=True)
+        response = session.scalar(
+            sa.select(Response).where(Response.invitation_id == invitation.id)
+            .execution_options(populate_existing=True))
+    else:
+        if not token or len(token) > 128:
+            raise UnknownLink("unknown link")
+        row = session.execute(
+            sa.select(Invitation, Response)
+            .outerjoin(Response, Response.invitation_id == Invitation.id)
+            .where(Invitation.token_hash == hash_token(token))
+            .options(joinedload(Invitation.assessment, innerjoin=True))
+        ).first()
+        if row is None:
+            raise UnknownLink("unknown link")
+        invitation, response = row
     assessment = invitation.assessment
-    response = session.scalar(
-        sa.select(Response).where(Response.invitation_id == invitation.id)
-        .execution_options(populate_existing=lock)
-    )
     return Survey(invitation, assessment, bank_of(assessment.bank), response)
 
 
+def group_names(session: Session, invitation: Invitation) -> tuple[str, str]:
+    """The team and role a person answers as (the introduction says so), in one statement."""
+    row = session.execute(
+        sa.select(Team.name, Role.name)
+        .join(Role, Role.assessment_id == Team.assessment_id)
+        .where(Team.id == invitation.team_id, Role.id == invitation.role_id)
+    ).one()
+    return row[0], row[1]
+
+
 def _writable(session: Session, token: str) -> Survey:
+    """The survey, locked for a write. Callers need not read it first: a write request reads
+    the invitation only here, under the lock, so it is read once and never stale."""
     begin_write(session)
     survey = load(session, token, lock=True)
     if survey.submitted:
@@ -127,11 +167,29 @@ def start(session: Session, token: str) -> Survey:
     return survey
 
 
+_options: dict[int, tuple[Bank, list[tuple[str, str]], frozenset[str]]] = {}
+
+
+def _prepared(bank: Bank) -> tuple[Bank, list[tuple[str, str]], frozenset[str]]:
+    """Prepared once per parsed bank: a bank version never changes, and `bank_of` keeps one
+    parsed bank per version (the bank is kept here too, so its id cannot be reused)."""
+    found = _options.get(id(bank))
+    if found is None or found[0] is not bank:
+        prepared = [(str(p), str(bank.scale.labels.get(p, p))) for p in bank.scale.points]
+        found = _options[id(bank)] = (bank, prepared, frozenset(v for v, _ in prepared))
+    return found
+
+
+def options(bank: Bank) -> list[tuple[str, str]]:
+    """The scale's answer options as (posted value, label), for the survey page."""
+    return _prepared(bank)[1]
+
+
 def parse_value(raw: str, bank: Bank) -> float | None:
     """A posted answer: a scale point, or "dk" for don't know. Anything else is refused."""
     if raw == DONT_KNOW and bank.scale.not_applicable:
         return None
-    if raw in {str(p) for p in bank.scale.points}:  # exactly what the form offers
+    if raw in _prepared(bank)[2]:  # exactly what the form offers
         return float(raw)
     raise ValueError(raw)
 
@@ -180,50 +238,65 @@ def save_page(
         survey = _writable(session, token)
     response = survey.response
     assert response is not None
-    existing = {
-        a.question_id: a
-        for a in session.scalars(
-            sa.select(Answer).where(Answer.response_id == response.id,
-                                    Answer.question_id.in_(on_page))
-        )
-    }
-    for qid, value in values.items():
-        if qid in existing:
-            existing[qid].value = value
-        else:
-            session.add(Answer(response_id=response.id, question_id=qid, value=value))
+    # Upserts in one statement each, under the invitation's lock: no answer is read first, and
+    # the unique (response, question) and (response, dimension) keys keep one row each.
+    if values:
+        session.execute(
+            _upsert(session, Answer, ("response_id", "question_id"), "value"),
+            [{"response_id": response.id, "question_id": qid, "value": value}
+             for qid, value in values.items()])
     dim_id = survey.dimension(page).id
-    stored = session.scalar(
-        sa.select(Comment).where(Comment.response_id == response.id,
-                                 Comment.dimension_id == dim_id)
-    )
-    if comment and stored:
-        stored.text = comment
-    elif comment:
-        session.add(Comment(response_id=response.id, dimension_id=dim_id, text=comment))
-    elif stored:
-        session.delete(stored)
-    response.current_page = max(response.current_page, min(page + 1, survey.pages + 1))
+    if comment:
+        session.execute(_upsert(session, Comment, ("response_id", "dimension_id"), "text"),
+                        [{"response_id": response.id, "dimension_id": dim_id, "text": comment}])
+    else:
+        session.execute(sa.delete(Comment).where(Comment.response_id == response.id,
+                                                 Comment.dimension_id == dim_id))
+    reached = max(response.current_page, min(page + 1, survey.pages + 1))
+    if reached != response.current_page:
+        session.execute(sa.update(Response).where(Response.id == response.id)
+                        .values(current_page=reached))
+        set_committed_value(response, "current_page", reached)
     session.commit()
     return survey
 
 
-def stored_answers(session: Session, response: Response | None) -> dict[str, float | None]:
-    if response is None:
-        return {}
-    rows = session.execute(
-        sa.select(Answer.question_id, Answer.value).where(Answer.response_id == response.id)
-    )
-    return {k: v for k, v in rows}
+def _upsert(session: Session, model: type[Answer] | type[Comment], key: tuple[str, str],
+            column: str) -> Any:
+    """INSERT ... ON CONFLICT (key) DO UPDATE SET column, in the session's dialect (SQLite and
+    PostgreSQL spell it alike; SQLAlchemy has one construct per dialect)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        pg = postgresql.insert(model)
+        return pg.on_conflict_do_update(index_elements=list(key),
+                                        set_={column: getattr(pg.excluded, column)})
+    from sqlalchemy.dialects import sqlite
+
+    lite = sqlite.insert(model)
+    return lite.on_conflict_do_update(index_elements=list(key),
+                                      set_={column: getattr(lite.excluded, column)})
 
 
-def stored_comments(session: Session, response: Response | None) -> dict[str, str]:
+def stored(session: Session, response: Response | None
+           ) -> tuple[dict[str, float | None], dict[str, str]]:
+    """A response's stored answers (question id to value, None for "don't know") and comments
+    (dimension id to text), in one statement: every page and the review show both."""
     if response is None:
-        return {}
-    rows = session.execute(
-        sa.select(Comment.dimension_id, Comment.text).where(Comment.response_id == response.id)
-    )
-    return {k: v for k, v in rows}
+        return {}, {}
+    answers = sa.select(sa.literal("a").label("kind"), Answer.question_id.label("key"),
+                        Answer.value.label("value"), sa.cast(sa.null(), sa.Text).label("text")
+                        ).where(Answer.response_id == response.id)
+    comments = sa.select(sa.literal("c"), Comment.dimension_id, sa.cast(sa.null(), sa.Float),
+                         Comment.text).where(Comment.response_id == response.id)
+    found_answers: dict[str, float | None] = {}
+    found_comments: dict[str, str] = {}
+    for kind, key, value, text in session.execute(sa.union_all(answers, comments)):
+        if kind == "a":
+            found_answers[key] = value
+        else:
+            found_comments[key] = text
+    return found_answers, found_comments
 
 
 def _day(moment: datetime) -> datetime:
@@ -241,7 +314,7 @@ def _unlinkable(response: Response) -> None:
     response.started_at = _day(utcnow())
 
 
-def submit(session: Session, token: str) -> None:
+def submit(session: Session, token: str) -> Survey:
     """Submit exactly once. In anonymous mode the response is cut loose from its invitation, which
     keeps only the fact that it was used."""
     survey = _writable(session, token)
@@ -255,3 +328,4 @@ def submit(session: Session, token: str) -> None:
         response.invitation_id = None
         response.submitted_at = _day(response.submitted_at)
     session.commit()
+    return survey

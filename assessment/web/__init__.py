@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
 import os
-from typing import Any
 
 from flask import Flask, Response, request
 from flask_login import LoginManager
@@ -35,20 +33,7 @@ class IdConverter(IntegerConverter):
         super().__init__(map, fixed_digits, min, max, signed)
 
 
-class LazyModule:
-    """A module for templates, imported on first use: the reading bands sit beside the analysis
-    (which pulls in pandas), and a respondent's page must not import it."""
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __getattr__(self, attr: str) -> Any:
-        return getattr(importlib.import_module(self._name), attr)
-
-
 def init_app(app: Flask) -> None:
-    # Bands and labels the results pages and reports display; the rules live in one module.
-    app.jinja_env.globals["readings"] = LazyModule("assessment.reporting.readings")
     # Before any blueprint: a rule takes its converters when it is added.
     app.url_map.converters["int"] = IdConverter
     csrf.init_app(app)

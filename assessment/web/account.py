@@ -80,7 +80,7 @@ def revoke(token_id: int) -> ResponseReturnValue:
 
 def _session_timeout() -> dict | None:
     """How long the session has left, for the page's warning before it ends (WCAG 2.2.1)."""
-    if (not has_request_context() or current_user is None
+    if (not has_request_context() or request.blueprint == "survey" or current_user is None
             or not current_user.is_authenticated or "login_at" not in session):
         return None  # reports rendered by the CLI have no session
     idle = current_app.config["SESSION_IDLE_MINUTES"] * 60

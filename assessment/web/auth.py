@@ -30,6 +30,8 @@ from .forms import LoginForm
 bp = Blueprint("auth", __name__)
 
 SESSION_VERSION = "sv"
+# Blueprints whose pages never use a login: no user is loaded for them.
+NO_LOGIN_BLUEPRINTS = frozenset({"api", "health", "survey"})
 DEVICE_COOKIE = "assessment_device"
 DEVICE_LIFETIME = timedelta(days=90)
 REFUSED = ("The email or password is not right, or there were too many wrong attempts: after "
@@ -125,8 +127,9 @@ def enforce_session_timeouts() -> ResponseReturnValue | None:
     """Log out a session idle for longer than SESSION_IDLE_MINUTES or older than
     SESSION_ABSOLUTE_HOURS, checked on the server (the cookie's own expiry is the browser's).
 
-    Probes and static files skip it: they need no user, and loading one is a database read."""
-    if request.blueprint in ("api", "health") or request.endpoint == "static":
+    Probes, static files and respondents' pages skip it: they need no user, and loading one is
+    a database read (and, for a session that holds only a form token, rewrites the cookie)."""
+    if request.blueprint in NO_LOGIN_BLUEPRINTS or request.endpoint == "static":
         return None
     if not current_user.is_authenticated:
         return None
