@@ -55,6 +55,7 @@ def init_app(app: Flask) -> None:
     login_manager.init_app(app)
 
     from . import account, admin, api, auth, downloads, errors, health, results, survey
+    from . import actions as actions_pages
 
     login_manager.user_loader(auth.load_user)
     app.register_blueprint(auth.bp)
@@ -65,6 +66,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(downloads.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(actions_pages.calendar_bp)
     if os.environ.get("BENCHMARK_ENDPOINTS") == "1":
         # Load-test baseline only (bench/load.py); never set in production.
         from . import bench
