@@ -37,6 +37,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -66,11 +67,11 @@ class ActionForm(FlaskForm):
     owner = StringField("Owner", validators=[DataRequired(), Length(max=svc.OWNER_MAX)],
                         description="A name or an email; the owner needs no account.")
     due = DateField("Due", validators=[DataRequired(message="Give a date.")])
-    status = SelectField("Status", choices=[(s.value, svc.STATUS_LABELS[s])
+    status = SelectField("Status", choices=[SelectChoice(s.value, svc.STATUS_LABELS[s])
                                             for s in ActionStatus])
     dimension = SelectField("Dimension it addresses", validators=[DataRequired()])
-    lens = SelectField("Lens", choices=[("", "Both lenses"),
-                                        *((lens, svc.LENS_LABELS[lens]) for lens in LENSES)])
+    lens = SelectField("Lens", choices=[SelectChoice("", "Both lenses"), *(
+        SelectChoice(lens, svc.LENS_LABELS[lens]) for lens in LENSES)])
     statements = CheckboxesField("Statements it addresses (optional)", choices=[])
     teams = CheckboxesField("Teams it concerns (optional)", choices=[],
                             description="Only teams shown in the released results.")
@@ -94,12 +95,12 @@ def _action_form(ctx: dict, action: Action | None = None,
         form.status.data = action.status.value
         form.lens.data = action.lens or ""
     bank = ctx["bank"]
-    form.dimension.choices = [(d.id, d.title) for d in bank.dimensions]
-    form.statements.choices = [(q.id, f"{q.id}: {q.text}") for q in bank.questions]
+    form.dimension.choices = [SelectChoice(d.id, d.title) for d in bank.dimensions]
+    form.statements.choices = [SelectChoice(q.id, f"{q.id}: {q.text}") for q in bank.questions]
     session = db.session()
     allowed = svc.nameable_teams(session, ctx["a"])
     kept = list(action.teams) if action else []
-    form.teams.choices = [(t, t) for t in dict.fromkeys([*allowed, *kept])]
+    form.teams.choices = [SelectChoice(t, t) for t in dict.fromkeys([*allowed, *kept])]
     return form
 
 
