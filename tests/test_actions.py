@@ -16,10 +16,21 @@ from assessment.models import Action, ActionEvent, Assessment, Target
 from assessment.services import access
 from assessment.services import actions as svc
 
-from .conftest import LEAD_PASSWORD, csrf_token, settle
-from .test_results import small_team_assessment  # noqa: F401 - a fixture
+from .conftest import LEAD_PASSWORD, csrf_token, make_assessment, release, settle
+from .test_results import submit_many
 
 LEAD = "lead@example.org"
+
+
+@pytest.fixture
+def assessed(app) -> int:  # type: ignore[no-untyped-def]
+    """Released: Sales 6 and Ops 5 shown, Finance (2) hidden, as in the results tests."""
+    aid = make_assessment(app, teams=("Sales", "Finance", "Ops"), min_group_size=5)
+    submit_many(app, aid, "Sales", 6)
+    submit_many(app, aid, "Finance", 2)
+    submit_many(app, aid, "Ops", 5, role="Manager")
+    release(app, aid)
+    return aid
 
 
 def share(app, aid: int) -> None:  # type: ignore[no-untyped-def]
@@ -45,8 +56,8 @@ def post_action(client, aid: int, url: str | None = None, **fields):  # type: ig
 
 
 def test_only_readers_of_the_assessment_see_or_change_actions(app, client, auth,  # type: ignore[no-untyped-def]
-                                                               small_team_assessment) -> None:
-    aid = small_team_assessment
+                                                               assessed) -> None:
+    aid = assessed
     action_id = new_action(app, aid)
     auth.login(LEAD, LEAD_PASSWORD)
     urls = [f"/results/{aid}/actions", f"/results/{aid}/actions/new",
@@ -70,8 +81,8 @@ def test_only_readers_of_the_assessment_see_or_change_actions(app, client, auth,
     assert client.get(f"/results/{aid + 100}/actions/{other}").status_code == 404
 
 
-def test_forms_need_their_csrf_token(app, client, auth, small_team_assessment) -> None:  # type: ignore[no-untyped-def]
-    aid = small_team_assessment
+def test_forms_need_their_csrf_token(app, client, auth, assessed) -> None:  # type: ignore[no-untyped-def]
+    aid = assessed
     auth.login()
     response = client.post(f"/results/{aid}/actions/new", data={
         "title": "x", "owner": "y", "due": "2030-01-01", "dimension": "data",
@@ -83,8 +94,8 @@ def test_forms_need_their_csrf_token(app, client, auth, small_team_assessment) -
         assert db.session().scalar(sa.select(sa.func.count()).select_from(Action)) == 0
 
 
-def test_validation_names_each_problem(app, client, auth, small_team_assessment) -> None:  # type: ignore[no-untyped-def]
-    aid = small_team_assessment
+def test_validation_names_each_problem(app, client, auth, assessed) -> None:  # type: ignore[no-untyped-def]
+    aid = assessed
     auth.login()
     response = post_action(client, aid, owner="", due="next week", title="x" * 201)
     html = response.get_data(as_text=True)
@@ -110,8 +121,8 @@ def test_validation_names_each_problem(app, client, auth, small_team_assessment)
 
 
 def test_every_change_is_kept_with_who_and_when(app, client, auth,  # type: ignore[no-untyped-def]
-                                                small_team_assessment) -> None:
-    aid = small_team_assessment
+                                                assessed) -> None:
+    aid = assessed
     auth.login()
     response = post_action(client, aid, teams=["Sales"])
     assert response.status_code == 302
@@ -133,8 +144,8 @@ def test_every_change_is_kept_with_who_and_when(app, client, auth,  # type: igno
 
 
 def test_the_list_filters_pages_and_marks_overdue(app, client, auth,  # type: ignore[no-untyped-def]
-                                                  small_team_assessment) -> None:
-    aid = small_team_assessment
+                                                  assessed) -> None:
+    aid = assessed
     late = new_action(app, aid, title="Late one", due=date.today() - timedelta(days=3))
     new_action(app, aid, title="Late but done", due=date.today() - timedelta(days=3),
                status="done")
@@ -159,8 +170,8 @@ def test_the_list_filters_pages_and_marks_overdue(app, client, auth,  # type: ig
 
 
 def test_targets_show_the_gap_and_are_inherited(app, client, auth,  # type: ignore[no-untyped-def]
-                                                small_team_assessment) -> None:
-    aid = small_team_assessment
+                                                assessed) -> None:
+    aid = assessed
     auth.login()
     url = f"/results/{aid}/targets"
     response = client.post(url, data={"csrf_token": csrf_token(client, url),
@@ -192,8 +203,8 @@ def test_targets_show_the_gap_and_are_inherited(app, client, auth,  # type: igno
 
 
 def test_the_readiness_page_shows_the_actions_on_each_failed_gate(app, client, auth,  # type: ignore[no-untyped-def]
-                                                                   small_team_assessment) -> None:
-    aid = small_team_assessment
+                                                                   assessed) -> None:
+    aid = assessed
     with app.app_context():
         result = svc.releases.latest(db.session(), db.session().get(Assessment, aid)).result
     failed = [g for g in result["readiness"]["gates"]
@@ -213,8 +224,8 @@ def _unfold(ics: bytes) -> list[str]:
 
 
 def test_the_calendar_feed_follows_rfc_5545_and_can_be_revoked(app, client, auth,  # type: ignore[no-untyped-def]
-                                                                small_team_assessment) -> None:
-    aid = small_team_assessment
+                                                                assessed) -> None:
+    aid = assessed
     long_title = "Retire the weekly reconciliation, re-keying; and the chasing " * 3
     action_id = new_action(app, aid, title=long_title[:200], owner="Zoë Ünal",
                            due=date(2030, 3, 31), description="Line one\nLine two")

@@ -54,7 +54,18 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from . import account, admin, api, auth, downloads, errors, health, results, survey
+    from . import (
+        account,
+        admin,
+        api,
+        api_actions,  # noqa: F401 - adds its routes to the API blueprint
+        auth,
+        downloads,
+        errors,
+        health,
+        results,
+        survey,
+    )
     from . import actions as actions_pages
 
     login_manager.user_loader(auth.load_user)
