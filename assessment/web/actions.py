@@ -231,7 +231,9 @@ def action_feed(ctx: dict) -> ResponseReturnValue:
     if not FeedForm().validate_on_submit():
         abort(400)
     clear = svc.new_feed(db.session(), ctx["a"])
-    url = url_for("calendar.feed", secret=clear, _external=True)
+    base = current_app.config.get("BASE_URL")
+    url = (base.rstrip("/") + url_for("calendar.feed", secret=clear) if base
+           else url_for("calendar.feed", secret=clear, _external=True))
     return _actions_page(ctx, new_feed=url)
 
 

@@ -287,7 +287,9 @@ def _schemas() -> dict[str, Any]:
 
 
 def describe(document: dict[str, Any]) -> None:
-    """Add the actions and targets operations and their schemas to the API's description."""
+    """Add the actions and targets operations and their schemas to the API's description. The
+    writing operations list 405: routing answers it for an id beyond the schema's range when
+    another method of the path exists."""
     ref = api._ref
     body = api._json
     errors = api._errors
@@ -321,14 +323,14 @@ def describe(document: dict[str, Any]) -> None:
                  "summary": "Record an action (needs a token that may write).",
                  "parameters": [api.ASSESSMENT_ID], "requestBody": request_body("ActionIn"),
                  "responses": {"201": body(ref("ActionOut"), "The action, with its history."),
-                               **errors(400, 401, 403, 404, 422, 500)}},
+                               **errors(400, 401, 403, 404, 405, 422, 500)}},
     }
     paths[f"{PREFIX}/actions/{{action_id}}"] = {
         "patch": {"operationId": "updateAction",
                   "summary": "Change the fields given; the history keeps each change.",
                   "parameters": [ACTION_PARAM], "requestBody": request_body("ActionPatch"),
                   "responses": {"200": body(ref("ActionOut"), "The action."),
-                                **errors(400, 401, 403, 404, 422, 500)}},
+                                **errors(400, 401, 403, 404, 405, 422, 500)}},
     }
     paths[f"{PREFIX}/assessments/{{assessment_id}}/targets"] = {
         "get": {"operationId": "getTargets",
@@ -340,7 +342,7 @@ def describe(document: dict[str, Any]) -> None:
                 "summary": "Replace the assessment's targets (needs a token that may write).",
                 "parameters": [api.ASSESSMENT_ID], "requestBody": request_body("TargetsIn"),
                 "responses": {"200": body(ref("Targets"), "The targets now."),
-                              **errors(400, 401, 403, 404, 422, 500)}},
+                              **errors(400, 401, 403, 404, 405, 422, 500)}},
     }
 
 
