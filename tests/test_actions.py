@@ -16,7 +16,7 @@ from assessment.models import Action, ActionEvent, Assessment, Target
 from assessment.services import access
 from assessment.services import actions as svc
 
-from .conftest import LEAD_PASSWORD, csrf_token, make_assessment, release, settle
+from .conftest import LEAD_PASSWORD, Auth, csrf_token, make_assessment, release, settle
 from .test_results import submit_many
 
 LEAD = "lead@example.org"
@@ -220,8 +220,8 @@ def test_the_calendar_feed_follows_rfc_5545_and_can_be_revoked(app, client, auth
     assert feed.startswith("http://testserver/calendar/")  # on the configured BASE_URL
     path = feed.split("testserver", 1)[1]
     assert "cal_" in path and feed not in client.get(url).get_data(as_text=True)  # shown once
-    client.get("/logout")
-    response = client.get(path)  # no login: the secret is the key
+    anonymous = app.test_client()
+    response = anonymous.get(path)  # no login: the secret is the key
     assert response.status_code == 200 and response.mimetype == "text/calendar"
     raw = response.data
     assert raw.startswith(b"BEGIN:VCALENDAR\r\n") and raw.endswith(b"END:VCALENDAR\r\n")
@@ -241,14 +241,13 @@ def test_the_calendar_feed_follows_rfc_5545_and_can_be_revoked(app, client, auth
         stored = db.session().scalar(sa.text("SELECT secret_hash FROM action_feeds"))
         assert path.split("/")[-1][:-4] not in stored and len(stored) == 64
     # Revoking makes a new address and the old one stops at once.
-    auth.login()
     html = client.post(f"/results/{aid}/actions/calendar",
                        data={"csrf_token": csrf_token(client, url)}).get_data(as_text=True)
     renewed = re.search(r'value="(http://[^"]+\.ics)"', html).group(1)
     assert renewed != feed
-    assert client.get(path).status_code == 404
-    assert client.get(renewed.split("testserver", 1)[1]).status_code == 200
-    assert client.get("/calendar/cal_guess.ics").status_code == 404
+    assert anonymous.get(path).status_code == 404
+    assert anonymous.get(renewed.split("testserver", 1)[1]).status_code == 200
+    assert anonymous.get("/calendar/cal_guess.ics").status_code == 404
 
 
 def test_the_next_cycle_shows_what_happened_to_what_was_acted_on(app, client, runner,  # type: ignore[no-untyped-def]
@@ -316,9 +315,9 @@ def test_the_next_cycle_shows_what_happened_to_what_was_acted_on(app, client, ru
         current.leads.append(session.scalar(sa.select(access.User).where(
             access.User.email == LEAD)))
         session.commit()
-    client.get("/logout")
-    auth.login(LEAD, LEAD_PASSWORD)
-    html = client.get(f"/results/{cid}/").get_data(as_text=True)
+    lead = app.test_client()
+    Auth(lead).login(LEAD, LEAD_PASSWORD)
+    html = lead.get(f"/results/{cid}/").get_data(as_text=True)
     assert "previous cycle is not shared with you" in html
     assert "Show the status of every handoff" not in html
-    assert client.get(f"/results/{bid}/actions").status_code == 404
+    assert lead.get(f"/results/{bid}/actions").status_code == 404
