@@ -31,12 +31,13 @@ def test_a_lead_turns_a_recommendation_into_an_action_and_sees_its_effect(  # ty
         page.fill("#password", password)
         page.keyboard.press("Enter")
         page.wait_for_url(re.compile(r"/results/$"))
-        page.get_by_role("link", name=BASELINE).click()
+        with page.expect_navigation():
+            page.get_by_role("link", name=BASELINE).click()
         page.locator("nav.tabs").get_by_role("link", name="Recommendations", exact=True).click()
         expect(page.locator("h1")).to_contain_text("Recommendations")
         # Click one: the link under the governance role-gap recommendation.
-        link = page.get_by_role("link", name=re.compile(
-            r"Turn into an action: Roles disagree on how this area works"))
+        link = page.locator("p.rec-action a[href*='recommendation=role-gap']")
+        expect(link).to_contain_text("Turn into an action")
         link.click()
         expect(page.locator("#title")).to_have_value("Roles disagree on how this area works")
         expect(page.locator("#dimension")).to_have_value("governance")
@@ -44,15 +45,14 @@ def test_a_lead_turns_a_recommendation_into_an_action_and_sees_its_effect(  # ty
         # Click two: save it as it came.
         page.get_by_role("button", name="Save action").click()
         expect(page.locator(".history")).to_contain_text("lead@demo.example: created the action")
-        expect(page.get_by_role("status").or_(page.locator(".flash")).first).to_contain_text(
-            "saved")
+        expect(page.get_by_role("status").filter(has_text="saved")).to_be_visible()
         # Targets: governance as a whole to 70.
         page.locator("nav.tabs").get_by_role("link", name="Targets", exact=True).click()
         field = page.get_by_role("spinbutton", name=re.compile(
             r"Governance and process rules Whole dimension"))
         field.fill("70")
         page.get_by_role("button", name="Save targets").click()
-        expect(page.locator(".flash")).to_contain_text("Targets saved")
+        expect(page.get_by_role("status").filter(has_text="Targets saved")).to_be_visible()
         row = page.locator("tr", has=page.get_by_role(
             "rowheader", name="Governance and process rules")).first
         expect(row).to_contain_text("to go")
