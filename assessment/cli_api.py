@@ -25,12 +25,14 @@ def _fail(message: str) -> None:
 @click.argument("email")
 @click.option("--name", default="command line", show_default=True,
               help="What the token is for.")
-def create(email: str, name: str) -> None:
+@click.option("--write", is_flag=True,
+              help="Let the token also change actions and targets (read-only without).")
+def create(email: str, name: str, write: bool) -> None:
     """Create a token for the user EMAIL; printed once, on the last line."""
     session = db.session()
     try:
         user = api_tokens.user_by_email(session, email)
-        token, clear = api_tokens.create(session, user, name)
+        token, clear = api_tokens.create(session, user, name, can_write=write)
     except ServiceError as exc:
         _fail(str(exc))
     click.echo(f"Created API token {token.id} '{token.name}' for {user.email}. "

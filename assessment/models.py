@@ -7,7 +7,7 @@ to the invitation when it is submitted.
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -293,6 +293,8 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # Off: the token reads only. On: it may also change actions and targets (see `web.api_actions`).
+    can_write: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     user: Mapped[User] = relationship()
 
@@ -365,4 +367,87 @@ class StoredReport(Base):
     content: Mapped[bytes] = mapped_column(sa.LargeBinary)
     size: Mapped[int]
     seconds: Mapped[float] = mapped_column(default=0.0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ActionStatus(enum.StrEnum):
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    DROPPED = "dropped"
+
+
+class Target(Base):
+    """The score (0-100) a lead aims for on a dimension, or on one lens of it (`lens` "" is the
+    whole dimension). A next cycle without targets of its own reads its predecessor's."""
+
+    __tablename__ = "targets"
+    __table_args__ = (
+        sa.UniqueConstraint("assessment_id", "dimension", "lens", name="uq_targets_dimension"),
+        sa.CheckConstraint("value >= 0 AND value <= 100", name="value_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("assessments.id", ondelete="CASCADE"), index=True)
+    dimension: Mapped[str] = mapped_column(sa.String(64))
+    lens: Mapped[str] = mapped_column(sa.String(16), default="")
+    value: Mapped[float]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str] = mapped_column(sa.String(254), default="")
+
+
+class Action(Base):
+    """Something a lead decided to change, with an owner (a name or an email: owners need no
+    account) and a due date, against a dimension (and lens) of the assessment. Every change is
+    kept in `events`, so the history says who changed what and when."""
+
+    __tablename__ = "actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("assessments.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    owner: Mapped[str] = mapped_column(sa.String(254))
+    due: Mapped[date]
+    status: Mapped[ActionStatus] = mapped_column(
+        _enum(ActionStatus, "action_status"), default=ActionStatus.PLANNED, index=True)
+    dimension: Mapped[str] = mapped_column(sa.String(64))
+    lens: Mapped[str | None] = mapped_column(sa.String(16))
+    recommendation: Mapped[str | None] = mapped_column(sa.String(100))
+    statements: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    teams: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    events: Mapped[list[ActionEvent]] = relationship(
+        order_by="ActionEvent.id", cascade="all, delete-orphan", back_populates="action")
+
+
+class ActionEvent(Base):
+    """One change of an action: who, when, and each changed field as [before, after]."""
+
+    __tablename__ = "action_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("actions.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(sa.String(300))
+    kind: Mapped[str] = mapped_column(sa.String(16))  # created | changed
+    changes: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+
+    action: Mapped[Action] = relationship(back_populates="events")
+
+
+class ActionFeed(Base):
+    """The secret of an assessment's calendar feed of due dates; only its SHA-256 hash is kept,
+    and revoking replaces it, so an old link stops working at once."""
+
+    __tablename__ = "action_feeds"
+
+    assessment_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("assessments.id", ondelete="CASCADE"), primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

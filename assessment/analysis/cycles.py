@@ -46,11 +46,14 @@ def compare_cycles(previous: dict, current: dict, min_group_size: int | None = N
     change in points, Welch p-value, significance and Cohen's d with the pooled SD. Dimensions or
     teams missing or suppressed in either cycle are left out, and so are teams below
     `min_group_size` in either (the larger of the two cycles' minimums: a team shown under the
-    earlier cycle's smaller minimum is not shown again through the change)."""
+    earlier cycle's smaller minimum is not shown again through the change). `"lenses":
+    {DIM: {LENS: {...}}}` compares each lens's respondent scores the same way, for the actions
+    that addressed one lens of a dimension."""
     scale = current.get("scale") or {"min": 1, "max": 5}
     scale_range = float(scale["max"] - scale["min"]) or 1.0
     dims: dict[str, dict] = {}
     teams: dict[str, dict] = {}
+    lenses: dict[str, dict] = {}
     for dim, cur in current.get("dimensions", {}).items():
         prev = previous.get("dimensions", {}).get(dim)
         if prev is None:
@@ -58,6 +61,11 @@ def compare_cycles(previous: dict, current: dict, min_group_size: int | None = N
         result = _welch(prev, cur, scale_range)
         if result is not None:
             dims[dim] = result
+        for lens, cur_lens in (cur.get("lens_stats") or {}).items():
+            prev_lens = (prev.get("lens_stats") or {}).get(lens)
+            lens_result = _welch(prev_lens, cur_lens, scale_range) if prev_lens else None
+            if lens_result is not None:
+                lenses.setdefault(dim, {})[lens] = lens_result
         for team, cur_group in cur.get("groups", {}).items():
             prev_group = prev.get("groups", {}).get(team)
             if prev_group is None or prev_group.get("suppressed") or cur_group.get("suppressed"):
@@ -70,4 +78,4 @@ def compare_cycles(previous: dict, current: dict, min_group_size: int | None = N
                 teams.setdefault(team, {})[dim] = result
     return {"test": "Welch's two-sample t-test on respondent dimension scores",
             "alpha": SIGNIFICANCE, "effect_size": EFFECT_SIZE_NAME, "dimensions": dims,
-            "teams": teams}
+            "teams": teams, "lenses": lenses}

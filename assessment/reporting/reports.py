@@ -23,6 +23,7 @@ from collections.abc import Callable
 from flask import render_template
 
 from . import charts
+from .actions import action_tables
 from .formats import FORMATS, ReportError, filename, mimetype
 from .tables import aggregate_tables, method_notes, safe_cell
 
@@ -61,13 +62,13 @@ def build_report(context: dict, fmt: str, progress: Progress | None = None) -> b
 
         tell.expect(2)
         tell("Building the tables")
-        tables = aggregate_tables(context)
+        tables = aggregate_tables(context) + action_tables(context)
         tell("Writing the workbook")
         return workbook_bytes(tables)
     if fmt == "csv":
         tell.expect(2)
         tell("Building the tables")
-        tables = aggregate_tables(context)
+        tables = aggregate_tables(context) + action_tables(context)
         tell("Writing the CSV files")
         return csv_zip_bytes(tables)
     n_charts = len(_chart_plan(context))

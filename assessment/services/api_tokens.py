@@ -29,15 +29,18 @@ NAME_MAX = 100
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-def create(session: Session, user: User, name: str) -> tuple[ApiToken, str]:
+def create(session: Session, user: User, name: str,
+           can_write: bool = False) -> tuple[ApiToken, str]:
     """A new token for `user`. Returns the row and the clear token, which exists only in this
-    return value: the caller shows it once and it cannot be recovered afterwards."""
+    return value: the caller shows it once and it cannot be recovered afterwards. `can_write`:
+    it may also change actions and targets (where its owner may)."""
     name = (name or "").strip()
     if not name or len(name) > NAME_MAX:
         raise InvalidInput(f"Give the token a name of at most {NAME_MAX} characters.")
     clear = PREFIX + secrets.token_urlsafe(32)
     begin_write(session)
-    token = ApiToken(user_id=user.id, name=name, token_hash=hash_token(clear))
+    token = ApiToken(user_id=user.id, name=name, token_hash=hash_token(clear),
+                     can_write=can_write)
     session.add(token)
     session.commit()
     log.info("api token %s created for user %s", token.id, user.id)
@@ -90,3 +93,11 @@ def user_by_email(session: Session, email: str) -> User:
     if user is None:
         raise NotFound(f"There is no user {email}; create the account first.")
     return user
+
+
+def find(session: Session, clear: str) -> ApiToken | None:
+    """The unrevoked token itself (not only its owner), for checking what it may do."""
+    if not clear.startswith(PREFIX) or len(clear) > 200:
+        return None
+    token = session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == hash_token(clear)))
+    return token if token is not None and token.revoked_at is None else None

@@ -18,6 +18,11 @@ respondents do, which gives the dimensions a realistic internal consistency.
 
 The second cycle ("six months on") is the same organisation after an integration programme:
 the handoffs architecture lens rises by 0.6 for everyone, the rest is unchanged.
+
+After the baseline the lead set targets and decided actions: one on the handoffs architecture
+lens (the integration programme, done; its planted improvement shows as the effect in the second
+cycle) and one on data (in progress and overdue; data did not move). The second cycle has one
+action of its own, on manual checkpoints.
 """
 
 from __future__ import annotations
@@ -142,11 +147,49 @@ def create(session: Session, *, seed: int, instance_path: str) -> DemoInfo:
     session.commit()
     releases.release(session, baseline, "closed")
     releases.release(session, current, "interim")
+    _decisions(session, baseline, current, logins["lead_email"])
     path = _login_path(instance_path)
     path.write_text(json.dumps(logins))
     path.chmod(0o600)
     submitted = sum(PER_TEAM.values()) * len(TEAMS)
     return DemoInfo(current.id, current.name, submitted, **logins)
+
+
+def _decisions(session: Session, baseline: Assessment, current: Assessment, lead: str) -> None:
+    from datetime import timedelta
+
+    from . import actions
+
+    today = utcnow().date()
+    actions.set_targets(session, baseline, {
+        ("handoffs", ""): 60.0, ("handoffs", "architecture"): 55.0, ("data", ""): 65.0,
+        ("manual_checkpoints", "architecture"): 50.0}, lead)
+    handoffs = actions.create(session, baseline, {
+        "title": "Show the status of every handoff in the order platform",
+        "description": "Each handoff between order management, network operations and IT "
+                       "platform gets a status in the platform that both sides can see, built "
+                       "on one integration pattern instead of point-to-point fixes.",
+        "owner": "Priya Shah (integration lead)", "due": today - timedelta(days=30),
+        "status": "in_progress", "dimension": "handoffs", "lens": "architecture",
+        "recommendation": "many-divergent-items", "statements": ["HND-A1", "HND-A2"],
+        "teams": ["Order management", "IT platform"]}, lead)
+    actions.update(session, handoffs, {"status": "done"}, lead)
+    actions.create(session, baseline, {
+        "title": "One backlog report instead of three",
+        "description": "Agree one definition of the order backlog and retire the two "
+                       "spreadsheets that disagree with it.",
+        "owner": "finance-reporting@demo.example", "due": today - timedelta(days=14),
+        "status": "in_progress", "dimension": "data", "lens": None,
+        "recommendation": "team-without-agreement", "statements": [],
+        "teams": ["Order management"]}, lead)
+    actions.create(session, current, {
+        "title": "Retire the weekly reconciliation with finance",
+        "description": "List what the reconciliation catches, close each gap in the platform, "
+                       "then stop the meeting.",
+        "owner": "Sam Okafor", "due": today + timedelta(days=60), "status": "planned",
+        "dimension": "manual_checkpoints", "lens": "architecture",
+        "recommendation": "platform-lags-manual-checkpoints", "statements": [], "teams": []},
+        lead)
 
 
 def _cycle(session: Session, rng: np.random.Generator, bank_row: BankVersion, name: str,

@@ -46,6 +46,10 @@ def release_context(session: Session, assessment: Assessment, release: Release,
     shown, threshold = results_svc.visible_comments(release)
     comparison = cycles.compare_with_previous(session, assessment, release.result, None,
                                               readable=readable)
+    from . import actions
+
+    actions_section = actions.report_section(
+        session, assessment, comparison.change if comparison else None, readable)
     # Building a PDF takes seconds: hold no transaction (on SQLite, no write lock) meanwhile.
     session.commit()
     return {
@@ -56,6 +60,7 @@ def release_context(session: Session, assessment: Assessment, release: Release,
         "comparison": comparison,
         "comments": shown, "comment_threshold": threshold,
         "generated_at": release.released_at,
+        "actions": actions_section,
     }
 
 

@@ -39,7 +39,19 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from . import account, admin, api, auth, downloads, errors, health, results, survey
+    from . import (
+        account,
+        admin,
+        api,
+        api_actions,  # noqa: F401 - adds its routes to the API blueprint
+        auth,
+        downloads,
+        errors,
+        health,
+        results,
+        survey,
+    )
+    from . import actions as actions_pages
 
     login_manager.user_loader(auth.load_user)
     app.register_blueprint(auth.bp)
@@ -50,6 +62,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(downloads.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(actions_pages.calendar_bp)
     if os.environ.get("BENCHMARK_ENDPOINTS") == "1":
         # Load-test baseline only (bench/load.py); never set in production.
         from . import bench

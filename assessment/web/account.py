@@ -18,7 +18,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import StringField, SubmitField
+from wtforms import BooleanField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from .. import db
@@ -33,6 +33,10 @@ class TokenForm(FlaskForm):
     name = StringField(
         "Name", description="What the token is for, e.g. “Power BI refresh”.",
         validators=[DataRequired(), Length(max=api_tokens.NAME_MAX)])
+    can_write = BooleanField(
+        "May change actions and targets",
+        description="Off: the token only reads. On: it may also create and change actions and "
+                    "targets of the assessments you may read.")
     submit = SubmitField("Create token")
 
 
@@ -56,7 +60,8 @@ def tokens() -> ResponseReturnValue:
     form = TokenForm()
     if form.validate_on_submit():
         try:
-            _, clear = api_tokens.create(db.session(), current_user, form.name.data)
+            _, clear = api_tokens.create(db.session(), current_user, form.name.data,
+                                         can_write=bool(form.can_write.data))
         except ServiceError as exc:
             flash(str(exc), "error")
             return _render(form, code=422)

@@ -10,6 +10,7 @@ JSON `{"error": {"status": ..., "message": ...}}`, never the HTML error page.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -289,6 +290,10 @@ ASSESSMENT_ID = {
 }
 
 
+# Modules that add endpoints to this blueprint describe them here (see `web.api_actions`).
+OPENAPI_EXTENSIONS: list[Callable[[dict[str, Any]], None]] = []
+
+
 def openapi_document() -> dict[str, Any]:
     """OpenAPI 3.1 for every route of this blueprint (a test checks none is missing)."""
     schemas = {
@@ -420,7 +425,7 @@ def openapi_document() -> dict[str, Any]:
     per_page = {"name": "per_page", "in": "query", "required": False,
                 "schema": {"type": "integer", "minimum": 1, "maximum": PER_PAGE_MAX,
                            "default": PER_PAGE_DEFAULT}}
-    return {
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "Alignment assessment API",
@@ -472,3 +477,6 @@ def openapi_document() -> dict[str, Any]:
             "responses": error_responses,
         },
     }
+    for extend in OPENAPI_EXTENSIONS:
+        extend(document)
+    return document

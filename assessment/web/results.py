@@ -21,6 +21,7 @@ from flask_login import current_user, login_required
 from .. import db
 from ..reporting.formats import FORMATS, LABELS
 from ..services import access, releases, security, stored
+from ..services import actions as actions_svc
 from ..services import results as results_svc
 from ..services.banks import bank_of
 from ..services.errors import Conflict, NotFound
@@ -37,6 +38,8 @@ PAGES = [
     ("recommendations", "Recommendations"),
     ("comments", "Comments"),
     ("readiness", "Readiness"),
+    ("actions", "Actions"),
+    ("targets", "Targets"),
 ]
 
 
@@ -110,6 +113,8 @@ def with_results(view: Callable[..., ResponseReturnValue]) -> Callable[..., Resp
             "variant": variant,
             "downloads": _downloads(session, release, variant) if release else [],
         }
+        context.update(actions_svc.page_context(session, assessment, res.analysis, bank,
+                                                current_user))
         # End the read transaction before charts are drawn: on SQLite every transaction holds
         # the write lock, and respondents' saves must not wait for a dashboard.
         session.commit()

@@ -491,3 +491,39 @@ def test_extending_answers_how_long_is_left(client, auth) -> None:  # type: igno
     assert 12 * 3600 - 60 < state["absolute_seconds_left"] <= 12 * 3600
     assert client.post("/account/session").status_code == 400  # CSRF still applies
 
+
+
+def test_action_pages_pass_axe_at_both_sizes(app, runner, live_server, browser,  # type: ignore[no-untyped-def]
+                                             axe_source) -> None:
+    """The actions list with its effect section, a new action (filled from a recommendation
+    and with errors), an action with its history, the targets form, and the calendar address."""
+    password = demo_lead_password(runner)
+
+    def journey(page, audit: Audit) -> None:  # type: ignore[no-untyped-def]
+        log_in(page, live_server, "lead@demo.example", password)
+        with page.expect_navigation():
+            page.get_by_role("link", name="Northwind Networks: six months on").click()
+        base = page.url
+        go(page, f"{base}actions")
+        audit.check(page, "actions with the earlier cycle's effect")
+        go(page, f"{base}recommendations")
+        with page.expect_navigation():
+            page.get_by_role("link", name=re.compile("^Turn into an action")).first.click()
+        audit.check(page, "new action from a recommendation")
+        page.fill("#owner", "")
+        page.fill("#title", "")
+        submit(page, "Save action")
+        audit.check(page, "new action with errors", error_summary=True)
+        page.fill("#owner", "Ann")
+        page.fill("#title", "Agree who decides exceptions")
+        submit(page, "Save action")
+        audit.check(page, "an action with its history")
+        go(page, f"{base}targets")
+        audit.check(page, "targets")
+        go(page, f"{base}actions")
+        with page.expect_navigation():  # "Revoke and make a new address" on the second size
+            page.get_by_role("button", name=re.compile("make a (new )?(calendar )?address",
+                                                       re.I)).click()
+        audit.check(page, "calendar address shown")
+
+    assert_clean(run_sizes(browser, axe_source, journey), expected_states=6)
