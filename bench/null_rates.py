@@ -144,7 +144,7 @@ GRID_ITEMS = (5, 10, 31, 50)
 GRID_N = (20, 50, 100, 200, 400)
 
 
-def grid(seeds: int, orders: int, out: str | None) -> None:
+def grid(seeds: int, orders: int, out: str | None, kinds: list[str]) -> None:
     """False positives of the cluster decision over many small single populations."""
     from assessment.analysis import clustering
 
@@ -153,7 +153,8 @@ def grid(seeds: int, orders: int, out: str | None) -> None:
     start = time.perf_counter()
     print(f"{'data':<22}{'items':>6}{'n':>5}{'runs':>6}{'groups':>8}{'test alone':>12}"
           f"{'max gain when the test passes':>32}")
-    for kind, make in GRID_KINDS.items():
+    for kind in kinds:
+        make = GRID_KINDS[kind]
         for items in GRID_ITEMS:
             for n in GRID_N:
                 found = passed = 0
@@ -266,9 +267,13 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=2, help="row orders per seed")
     parser.add_argument("--grid", action="store_true", help="clusters only, the grid of nulls")
     parser.add_argument("--out", help="with --grid: write one JSON line per run here")
+    parser.add_argument("--kinds", help="with --grid: numbers of the kinds of data to run "
+                        "(0-5, comma-separated; default all)")
     args = parser.parse_args()
     if args.grid:
-        grid(args.seeds, args.orders, args.out)
+        names = list(GRID_KINDS)
+        chosen = ([names[int(i)] for i in args.kinds.split(",")] if args.kinds else names)
+        grid(args.seeds, args.orders, args.out, chosen)
         return
     start = time.perf_counter()
     print(f"Null data: {args.seeds} data sets x {args.seeds} clustering seeds x {args.orders} "

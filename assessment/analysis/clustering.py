@@ -54,6 +54,9 @@ MAX_REFERENCE_DRAWS = 20
 # silhouette lies less than `FUTILITY_T` reference spreads above the reference at every k.
 FIRST_LOOK = 5
 FUTILITY_T = 1.0
+# The level is split between the two looks (Bonferroni): a k passes at the first look when its
+# p-value is below `EARLY_SHARE` x `SIGNIFICANCE`, at the last below the rest.
+EARLY_SHARE = 0.1
 # Rounds of copula calibration: each corrects the latent correlations by the gap between the
 # data's and a reference draw's correlations (the rank-preserving maps to discrete answers weaken
 # correlations, most where answers pile up at one end of the scale).
@@ -73,11 +76,10 @@ SELECTION_SAMPLE = 1000
 # Above this many respondents the final fit uses MiniBatchKMeans (memory and time stay linear).
 MINIBATCH_ABOVE = 20_000
 N_INIT = 3
-# k-means starts per k on each reference draw. One start, not `N_INIT`: the test compares the
-# data with the distribution of the reference's silhouette over draws, which one start per draw
-# samples as well (the draws already vary), and the best of three starts moves the reference's
-# mean by far less than its spread (`bench/analysis.py` prints both).
-REFERENCE_N_INIT = 1
+# k-means starts per k on each reference draw: as many as on the data. With one start the
+# reference's silhouette came out lower by up to one reference spread (5 noise items, 400
+# people; 50 items, 1,000 people), which would tilt the test towards finding groups.
+REFERENCE_N_INIT = N_INIT
 # Respondents who answered fewer than half the items are mostly imputed values: left out.
 MIN_ANSWERED_SHARE = 0.5
 DISTINGUISHING_ITEMS = 5
@@ -178,17 +180,20 @@ class PerceptionClusters:
             reference = SinglePopulation(raw[sample], rng)
             observed = np.array([self.silhouette_by_k_[k] for k in tried])
             # A first look after `FIRST_LOOK` draws stops the test when the data lie nowhere near
-            # the reference's upper tail, or nowhere near the practical size, at every k:
-            # stopping only ever keeps "no distinct groups", so it cannot add false groups, and
-            # most answers (one population) are done quickly.
+            # the reference's upper tail, or nowhere near the practical size, at every k
+            # (stopping there only ever keeps "no distinct groups", so it cannot add false
+            # groups, and most answers, one population, are done quickly), or when a k already
+            # passes at the first look's share of the level (clear camps need no more draws).
             first = min(FIRST_LOOK, draws)
             drawn = _silhouettes(reference.draws(first), tried, self.random_state)
-            look = _compare(observed, drawn, self.significance)
+            look = _compare(observed, drawn, self.significance * EARLY_SHARE, EARLY_SHARE)
             promising = (look["t"] >= FUTILITY_T) & (observed - look["mean"] >= MIN_GAIN / 2)
-            if first < draws and promising.any():
+            decided = (look["p"] < self.significance) & (observed - look["mean"] >= MIN_GAIN)
+            if first < draws and promising.any() and not decided.any():
                 more = _silhouettes(reference.draws(draws - first), tried, self.random_state)
                 drawn = np.vstack([drawn, more])
-                look = _compare(observed, drawn, self.significance)
+                look = _compare(observed, drawn, self.significance * (1 - EARLY_SHARE),
+                                1 - EARLY_SHARE)
             self.draws_ = len(drawn)
             mean, p_values = look["mean"], look["p"]
             gain = observed - mean
@@ -249,10 +254,12 @@ class PerceptionClusters:
         return model.labels_, model.cluster_centers_
 
 
-def _compare(observed: np.ndarray, reference: np.ndarray, level: float) -> dict[str, np.ndarray]:
+def _compare(observed: np.ndarray, reference: np.ndarray, level: float,
+             share: float = 1.0) -> dict[str, np.ndarray]:
     """The data's silhouette per k against draws x k reference silhouettes: the upper prediction
     bound of one more reference silhouette (t with draws - 1 degrees of freedom) at `level`,
-    Bonferroni over the k; `p` holds the p-values adjusted likewise."""
+    Bonferroni over the k; `p` holds the p-values adjusted likewise and divided by `share`, the
+    look's share of the whole level (Bonferroni over the looks), so that they compare with it."""
     draws, ks = reference.shape
     mean = reference.mean(axis=0)
     spread = reference.std(axis=0, ddof=1)
@@ -262,7 +269,7 @@ def _compare(observed: np.ndarray, reference: np.ndarray, level: float) -> dict[
                      np.where(observed > mean, np.inf, -np.inf))
     quantile = stats.t.ppf(1.0 - level / ks, draws - 1)
     return {"mean": mean, "sd": spread, "t": t,
-            "p": np.minimum(1.0, stats.t.sf(t, draws - 1) * ks),
+            "p": np.minimum(1.0, stats.t.sf(t, draws - 1) * ks / share),
             "critical": mean + quantile * scale}
 
 
