@@ -38,10 +38,10 @@ SIGNIFICANCE = 0.01
 # `MIN_GAIN` (the effect figure, on the silhouette's own -1..1 scale). It is the smallest gain
 # that planted camps show in our checks (weak camps one scale point apart on 24 items: .035 to
 # .04; the demo's front-line camp, iris and planted profiles: .09 to .34), while one population
-# that passes the test by chance does so with a gain of a few reference spreads, which from 100
-# respondents on is .01 to .03. Kaufman & Rousseeuw's fixed ".25 = no substantial structure" is
-# not used: skewed single populations and lattices of few items exceed it, and real but quiet
-# camps in many items stay below it.
+# that passes a test against "no gain" by chance does so with a gain of a few reference spreads
+# (.01 to .035 in bench/null_rates.py --grid). Kaufman & Rousseeuw's fixed ".25 = no
+# substantial structure" is not used: skewed single populations and lattices of few items exceed
+# it, and real but quiet camps in many items stay below it.
 MIN_GAIN = 0.03
 # The test itself is a minimum-effect test (Murphy & Myors 1999): its null hypothesis is not "no
 # gain over one population" but "a negligible gain of at most `NEGLIGIBLE_GAIN`". A chance pass
