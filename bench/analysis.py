@@ -11,12 +11,20 @@ Each size runs in a fresh process so that peak memory (the process's maximum res
 peak of Python/numpy allocations during the analysis from tracemalloc) belongs to that size alone.
 The timed run and the tracemalloc run are separate, because tracing slows allocation down.
 Targets on a 2-core machine: 10,000 respondents under 2 s, 100,000 under 20 s and under 2 GB.
+
+    .venv/bin/python bench/analysis.py --sizes 1000,10000 --baseline HEAD~3 --repeat 2
+
+With `--baseline REV` each size is also run on the analysis of git revision REV, alternating
+baseline and current runs `--repeat` times so that both meet the same machine load, and the
+ratios current / baseline of the cluster stage and of the end-to-end time are printed (the
+median of the repeats).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -28,7 +36,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# The code measured: this checkout, or (for `--baseline`) another revision's `assessment` package
+# exported to a temporary directory and named in BENCH_ROOT.
+sys.path.insert(0, os.environ.get("BENCH_ROOT") or str(Path(__file__).resolve().parents[1]))
 
 from assessment.analysis import AnalysisInput, read_answers_csv  # noqa: E402
 from assessment.analysis.engine import AnalysisRun, json_ready  # noqa: E402
@@ -151,20 +161,55 @@ def report(figures: dict) -> None:
     print(f"  clusters found: {figures['clusters']} ({figures['cluster_method']})")
 
 
+def measure(n: int, root: str | None = None) -> dict:
+    """One size in a fresh process, on this checkout or on the package exported at `root`."""
+    env = dict(os.environ, BENCH_ROOT=root) if root else None
+    out = subprocess.run([sys.executable, __file__, "--one", str(n)], check=True,
+                         capture_output=True, text=True, env=env)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def compare(revision: str, sizes: list[int], repeat: int) -> None:
+    """The same sizes on `revision` and on this checkout, alternating, with ratios."""
+    checkout = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(["git", "-C", str(checkout), "archive", revision, "assessment"],
+                                 check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        for n in sizes:
+            runs: dict[str, list[dict]] = {"baseline": [], "current": []}
+            for _ in range(repeat):
+                runs["baseline"].append(measure(n, tmp))
+                runs["current"].append(measure(n))
+            print(f"\n== {n:,} respondents: {revision} (baseline) against this checkout, "
+                  f"{repeat} runs each, alternating ==")
+            for label, key in (("cluster stage", "clusters"), ("end to end", None)):
+                base = [r["stages"][key] if key else r["end_to_end"] for r in runs["baseline"]]
+                now = [r["stages"][key] if key else r["end_to_end"] for r in runs["current"]]
+                print(f"  {label:<14} baseline {float(np.median(base)):6.2f} s  current "
+                      f"{float(np.median(now)):6.2f} s  ratio current/baseline "
+                      f"{float(np.median(now)) / float(np.median(base)):.2f}")
+            print(f"  clusters found: baseline {[r['clusters'] for r in runs['baseline']]}, "
+                  f"current {[r['clusters'] for r in runs['current']]}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000",
                         help="comma-separated respondent counts (default: %(default)s)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--baseline", help="git revision to compare with (ratios in one run)")
+    parser.add_argument("--repeat", type=int, default=2, help="with --baseline: runs of each")
     args = parser.parse_args()
     if args.one:
         print(json.dumps(run_one(args.one)))
         return
+    if args.baseline:
+        compare(args.baseline, [int(s) for s in args.sizes.split(",")], args.repeat)
+        return
     results = []
     for n in (int(s) for s in args.sizes.split(",")):
-        out = subprocess.run([sys.executable, __file__, "--one", str(n)], check=True,
-                             capture_output=True, text=True)
-        figures = json.loads(out.stdout.strip().splitlines()[-1])
+        figures = measure(n)
         report(figures)
         results.append(figures)
     if len(results) > 1:

@@ -16,11 +16,20 @@ front-line cluster) and what is found there.
 
     .venv/bin/python bench/null_rates.py              # 5 seeds x 2 row orders (a few minutes)
     .venv/bin/python bench/null_rates.py --seeds 2    # a quick look
+    .venv/bin/python bench/null_rates.py --grid       # clusters only, many small data sets
+
+`--grid` clusters single populations of six kinds (uniform noise, ceiling- and floor-skewed,
+acquiescent, a 3-point lattice, one correlated factor) on 5, 10, 31 and 50 items and 20 to 400
+respondents, at `--seeds` data sets x `--seeds` clustering seeds x `--orders` row orders each,
+and counts the
+runs that report groups under the decision rule (test and practical size) and under the test
+alone (what the previous rule did). `--out FILE` writes one JSON line per run.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -109,6 +118,92 @@ NULLS = {
 }
 
 
+def acquiescent(n: int, items: int, seed: int) -> np.ndarray:
+    """One population with a response style: everyone leans towards "agree" by their own amount,
+    and every third statement is worded the other way round (scored reversed), so the style
+    pulls those items down and the rest up."""
+    rng = np.random.default_rng(seed)
+    latent = (3.3 + rng.normal(0, 0.3, items) + 0.3 * rng.normal(size=(n, 1))
+              + rng.normal(0.6, 0.5, (n, 1)) + rng.normal(0, 0.8, (n, items)))
+    values = np.clip(np.rint(latent), 1, 5)
+    reversed_items = np.arange(items) % 3 == 0
+    values[:, reversed_items] = 6 - values[:, reversed_items]
+    values[rng.random(values.shape) < 0.05] = np.nan
+    return values
+
+
+GRID_KINDS = {
+    "uniform noise": lambda n, items, seed: noise(n, items, seed),
+    "ceiling-skewed": lambda n, items, seed: population(n, items, seed, shift=1.2),
+    "floor-skewed": lambda n, items, seed: population(n, items, seed, shift=1.2, floor=True),
+    "acquiescent": acquiescent,
+    "lattice, 3 points": lambda n, items, seed: noise(n, items, seed, 3),
+    "single factor": lambda n, items, seed: population(n, items, seed, shift=0.0, loading=1.0),
+}
+GRID_ITEMS = (5, 10, 31, 50)
+GRID_N = (20, 50, 100, 200, 400)
+
+
+def previous_rule_p(model: PerceptionClusters) -> dict[int, float]:
+    """Per k, the p-value of the previous rule (the test alone, against no gain at all) from
+    the figures the model keeps; Bonferroni over the k as in the model."""
+    from scipy import stats
+
+    out = {}
+    for k, gain in model.gain_by_k_.items():
+        scale = model.reference_sd_by_k_[k] * np.sqrt(1.0 + 1.0 / model.draws_)
+        t = gain / scale if scale > 0 else (np.inf if gain > 0 else -np.inf)
+        out[k] = float(min(1.0, stats.t.sf(t, model.draws_ - 1) * len(model.gain_by_k_)))
+    return out
+
+
+def grid(seeds: int, orders: int, out: str | None, kinds: list[str]) -> None:
+    """False positives of the cluster decision over many small single populations."""
+    from assessment.analysis import clustering
+
+    sink = open(out, "w") if out else None  # noqa: SIM115
+    runs = flagged = test_only = 0
+    start = time.perf_counter()
+    print(f"{'data':<22}{'items':>6}{'n':>5}{'runs':>6}{'groups':>8}{'test alone':>12}"
+          f"{'max gain where the test alone passes':>38}")
+    for kind in kinds:
+        make = GRID_KINDS[kind]
+        for items in GRID_ITEMS:
+            for n in GRID_N:
+                found = passed = 0
+                gains: list[float] = []
+                for data_seed in range(seeds):
+                    frame = pd.DataFrame(make(n, items, data_seed))
+                    for seed in range(seeds):
+                        for order in range(orders):
+                            shuffled = (frame if order == 0
+                                        else frame.sample(frac=1, random_state=1000 + order))
+                            model = PerceptionClusters(random_state=seed).fit(shuffled)
+                            p_values = previous_rule_p(model)
+                            passing = [k for k, p in p_values.items()
+                                       if p < clustering.SIGNIFICANCE]
+                            found += (model.k_ or 1) > 1
+                            passed += bool(passing)
+                            gains += [model.gain_by_k_[k] for k in passing]
+                            if sink:
+                                sink.write(json.dumps({
+                                    "kind": kind, "items": items, "n": n, "data_seed": data_seed,
+                                    "seed": seed, "order": order, "k": model.k_,
+                                    "test_passes_at": passing, "p": model.p_value_,
+                                    "gain_by_k": model.gain_by_k_, "draws": model.draws_,
+                                    "p_by_k": p_values}) + "\n")
+                                sink.flush()
+                runs += seeds * seeds * orders
+                flagged += found
+                test_only += passed
+                top = f"{max(gains):.3f}" if gains else "-"
+                print(f"{kind:<22}{items:>6}{n:>5}{seeds * seeds * orders:>6}{found:>8}"
+                      f"{passed:>12}{top:>38}", flush=True)
+    print(f"\n{flagged} of {runs} runs report groups (minimum-effect test and practical size); "
+          f"{test_only} of {runs} would under the previous rule (the test against no gain, "
+          f"alone). {time.perf_counter() - start:.0f} s")
+
+
 def clusters_found(values: np.ndarray, seeds: int, orders: int) -> list[int]:
     frame = pd.DataFrame(values)
     found = []
@@ -184,7 +279,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5, help="data and clustering seeds")
     parser.add_argument("--orders", type=int, default=2, help="row orders per seed")
+    parser.add_argument("--grid", action="store_true", help="clusters only, the grid of nulls")
+    parser.add_argument("--out", help="with --grid: write one JSON line per run here")
+    parser.add_argument("--kinds", help="with --grid: numbers of the kinds of data to run "
+                        "(0-5, comma-separated; default all)")
     args = parser.parse_args()
+    if args.grid:
+        names = list(GRID_KINDS)
+        chosen = ([names[int(i)] for i in args.kinds.split(",")] if args.kinds else names)
+        grid(args.seeds, args.orders, args.out, chosen)
+        return
     start = time.perf_counter()
     print(f"Null data: {args.seeds} data sets x {args.seeds} clustering seeds x {args.orders} "
           "row orders for clusters; one analysis per data set (6 teams, 3 roles at random)")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 from scipy.optimize import isotonic_regression
 from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.decomposition import PCA
@@ -31,14 +31,31 @@ from .confidentiality import suppressed_cells
 # and the items keep their correlations (a Gaussian copula calibrated so that the reference's
 # correlations are the data's). k-means runs on several draws of it, and a k counts only when the
 # data's silhouette lies above the reference's upper prediction bound: a test at level
-# `SIGNIFICANCE` over all the k tried (Bonferroni), not a margin.
+# `SIGNIFICANCE` over all the k tried (Bonferroni).
 SIGNIFICANCE = 0.01
+# A test at level .01 still reports groups in about one in a hundred data sets with none, so a k
+# must also clear a practical size: its silhouette must beat the reference's mean by at least
+# `MIN_GAIN` (the effect figure, on the silhouette's own -1..1 scale). It is the smallest gain
+# that planted camps show in our checks (weak camps one scale point apart on 24 items: .035 to
+# .04; the demo's front-line camp, iris and planted profiles: .09 to .34), while one population
+# that passes a test against "no gain" by chance does so with a gain of a few reference spreads
+# (.01 to .035 in bench/null_rates.py --grid). Kaufman & Rousseeuw's fixed ".25 = no
+# substantial structure" is not used: skewed single populations and lattices of few items exceed
+# it, and real but quiet camps in many items stay below it.
+MIN_GAIN = 0.03
+# The test itself is a minimum-effect test (Murphy & Myors 1999): its null hypothesis is not "no
+# gain over one population" but "a negligible gain of at most `NEGLIGIBLE_GAIN`". A chance pass
+# sits a few reference spreads above the reference, and on few items the spread is large enough
+# (.007 for 5 items and 400 people) for that to reach `MIN_GAIN` (bench/null_rates.py --grid
+# found one such run: acquiescent answers, 5 items, gain .033); camps stand far above it.
+NEGLIGIBLE_GAIN = 0.01
 # Reference draws: as many as fit in the work of `REFERENCE_ROWS` clustered rows (k-means has
-# local optima, so the spread of the reference's silhouette needs enough draws to be estimated),
-# at least `MIN_REFERENCE_DRAWS`.
+# local optima, so the spread of the reference's silhouette needs enough draws to be estimated;
+# an underestimated spread is what lets a single population through), between
+# `MIN_REFERENCE_DRAWS` and `MAX_REFERENCE_DRAWS`.
 REFERENCE_ROWS = 6_000
 MIN_REFERENCE_DRAWS = 10
-MAX_REFERENCE_DRAWS = 12
+MAX_REFERENCE_DRAWS = 20
 # The first look at the test comes after this many draws; it stops there when the data's
 # silhouette lies less than `FUTILITY_T` reference spreads above the reference at every k.
 FIRST_LOOK = 5
@@ -62,6 +79,10 @@ SELECTION_SAMPLE = 1000
 # Above this many respondents the final fit uses MiniBatchKMeans (memory and time stay linear).
 MINIBATCH_ABOVE = 20_000
 N_INIT = 3
+# k-means starts per k on each reference draw: as many as on the data. With one start the
+# reference's silhouette came out lower by up to one reference spread (5 noise items, 400
+# people; 50 items, 1,000 people), which would tilt the test towards finding groups.
+REFERENCE_N_INIT = N_INIT
 # Respondents who answered fewer than half the items are mostly imputed values: left out.
 MIN_ANSWERED_SHARE = 0.5
 DISTINGUISHING_ITEMS = 5
@@ -70,7 +91,8 @@ LENS_WORDS = {"architecture": "platform", "operating_model": "way of working"}
 
 class PerceptionClusters:
     """K-means on respondents' standardised item vectors, k from 2..8 accepted only when its
-    silhouette beats one population of the same answers in a test at level `significance`.
+    silhouette beats one population of the same answers in a test at level `significance` and
+    by at least `MIN_GAIN`.
 
     `fit(scored)` reads the scored item columns (NaN = don't know, imputed by the item mean before
     standardising). Rows are put in a canonical order first, so the result does not depend on the
@@ -78,8 +100,10 @@ class PerceptionClusters:
     respondent), `k_` (1 when no k passes the test or keeps every cluster at `min_cluster_size`;
     None when there are too few respondents to try), `silhouette_` (of the chosen k, or the best
     k tried), `silhouette_by_k_`, `reference_by_k_` (mean silhouette of the reference draws),
-    `reference_sd_by_k_`, `critical_by_k_` (the silhouette a k must exceed), `threshold_` (the
-    critical value of the k reported in `silhouette_`), `p_value_` (the smallest Bonferroni-adjusted
+    `reference_sd_by_k_`, `critical_by_k_` (the test's bound), `gain_by_k_` (silhouette minus the
+    reference's mean), `bar_by_k_` (the silhouette a k must exceed: the larger of the test's bound
+    and the reference's mean plus `MIN_GAIN`), `threshold_` and `gain_` (the bar and the gain of
+    the k reported in `silhouette_`), `p_value_by_k_`, `p_value_` (the smallest Bonferroni-adjusted
     p-value over k, from the t prediction distribution), `centers_` (standardised),
     `centroid_2d_` (PCA coordinates of the centres), `method_`, `draws_`, `n_sample_`.
     """
@@ -109,7 +133,11 @@ class PerceptionClusters:
         self.reference_by_k_: dict[int, float] = {}
         self.reference_sd_by_k_: dict[int, float] = {}
         self.critical_by_k_: dict[int, float] = {}
+        self.gain_by_k_: dict[int, float] = {}
+        self.p_value_by_k_: dict[int, float] = {}
+        self.bar_by_k_: dict[int, float] = {}
         self.silhouette_ = None
+        self.gain_: float | None = None
         self.threshold_ = None
         self.p_value_ = None
         self.draws_ = 0
@@ -137,15 +165,15 @@ class PerceptionClusters:
         self.n_sample_ = len(sample)
         distances = pairwise_distances(zs)
         scale_up = n / len(sample)
-        fitted: dict[int, KMeans] = {}
+        fitted: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         distinct = len(np.unique(zs, axis=0))
         ks = [k for k in range(2, min(self.max_clusters, distinct - 1) + 1)]
         for k in ks:
-            model = KMeans(n_clusters=k, n_init=N_INIT, random_state=self.random_state).fit(zs)
-            if len(set(model.labels_)) < 2:
+            labels, centers = kmeans(zs, k, N_INIT, self.random_state)
+            if len(set(labels)) < 2:
                 continue
-            fitted[k] = model
-            self.silhouette_by_k_[k] = silhouette(distances, model.labels_)
+            fitted[k] = labels, centers
+            self.silhouette_by_k_[k] = silhouette(distances, labels)
         self.k_ = 1
         self.centers_ = z.mean(axis=0, keepdims=True)
         tried = list(self.silhouette_by_k_)
@@ -155,32 +183,45 @@ class PerceptionClusters:
             reference = SinglePopulation(raw[sample], rng)
             observed = np.array([self.silhouette_by_k_[k] for k in tried])
             # A first look after `FIRST_LOOK` draws stops the test when the data lie nowhere near
-            # the reference's upper tail at any k: stopping only ever keeps "no distinct groups",
-            # so it cannot add false groups, and most answers (one population) are done quickly.
-            drawn = [_silhouettes(reference.draw(), tried, self.random_state)
-                     for _ in range(min(FIRST_LOOK, draws))]
-            look = _compare(observed, np.array(drawn), self.significance)
-            if len(drawn) < draws and (look["t"] >= FUTILITY_T).any():
-                drawn += [_silhouettes(reference.draw(), tried, self.random_state)
-                          for _ in range(draws - len(drawn))]
-                look = _compare(observed, np.array(drawn), self.significance)
+            # the reference's upper tail, or nowhere near the practical size, at every k:
+            # stopping only ever keeps "no distinct groups", so it cannot add false groups, and
+            # most answers (one population) are done quickly. (Stopping early for groups as
+            # well was tried: five draws estimate the spread too roughly, and the k chosen then
+            # changed with the seed.)
+            first = min(FIRST_LOOK, draws)
+            drawn = _silhouettes(reference.draws(first), tried, self.random_state)
+            look = _compare(observed, drawn, self.significance)
+            ahead = observed - look["mean"]
+            promising = (ahead >= FUTILITY_T * look["scale"]) & (ahead >= MIN_GAIN / 2)
+            if first < draws and promising.any():
+                more = _silhouettes(reference.draws(draws - first), tried, self.random_state)
+                drawn = np.vstack([drawn, more])
+                look = _compare(observed, drawn, self.significance)
             self.draws_ = len(drawn)
-            mean, t_values, p_values = look["mean"], look["t"], look["p"]
+            mean, p_values = look["mean"], look["p"]
+            gain = observed - mean
             self.p_value_ = float(p_values.min())
             for i, k in enumerate(tried):
                 self.reference_by_k_[k] = float(mean[i])
                 self.reference_sd_by_k_[k] = float(look["sd"][i])
                 self.critical_by_k_[k] = float(look["critical"][i])
+                self.gain_by_k_[k] = float(gain[i])
+                self.p_value_by_k_[k] = float(p_values[i])
+                # the silhouette k must exceed: the test's bound and the practical size
+                self.bar_by_k_[k] = max(float(look["critical"][i]), float(mean[i]) + MIN_GAIN)
             # Silhouette falls with k even for one population, so among the k that pass, the one
             # whose silhouette is furthest above the reference's wins; when none passes, the k
             # closest to passing is reported.
-            closest = tried[int(np.argmax(t_values))]
+            bars = np.array([self.bar_by_k_[k] for k in tried])
+            closest = tried[int(np.argmax(observed - bars))]
             self.silhouette_ = self.silhouette_by_k_[closest]
-            self.threshold_ = self.critical_by_k_[closest]
-            passing = [i for i in range(len(tried)) if p_values[i] < self.significance]
+            self.threshold_ = self.bar_by_k_[closest]
+            self.gain_ = self.gain_by_k_[closest]
+            passing = [i for i in range(len(tried))
+                       if p_values[i] < self.significance and gain[i] >= MIN_GAIN]
             for i in sorted(passing, key=lambda i: observed[i] - mean[i], reverse=True):
                 k = tried[i]
-                sizes = np.bincount(fitted[k].labels_, minlength=k) * scale_up
+                sizes = np.bincount(fitted[k][0], minlength=k) * scale_up
                 if sizes.min() < self.min_cluster_size:
                     continue
                 labels, centers = self._fit_all(z, fitted[k])
@@ -190,8 +231,9 @@ class PerceptionClusters:
                     self.centers_ = centers
                     # the figures the test compared, so the result never reads as a pass below
                     # its own bar
-                    self.threshold_ = self.critical_by_k_[k]
+                    self.threshold_ = self.bar_by_k_[k]
                     self.silhouette_ = self.silhouette_by_k_[k]
+                    self.gain_ = self.gain_by_k_[k]
                     break
         self.centroid_2d_ = np.zeros((len(self.centers_), 2))
         if distinct > 2:
@@ -200,44 +242,106 @@ class PerceptionClusters:
             self.centroid_2d_[:, :n_components] = pca.transform(self.centers_)
         return self
 
-    def _fit_all(self, z: np.ndarray, on_sample: KMeans) -> tuple[np.ndarray, np.ndarray]:
+    def _fit_all(self, z: np.ndarray, on_sample: tuple[np.ndarray, np.ndarray]
+                 ) -> tuple[np.ndarray, np.ndarray]:
         """Labels and centres for every respondent, starting from the sample's centres."""
-        if len(z) == len(on_sample.labels_):
-            return on_sample.labels_, on_sample.cluster_centers_
-        k = on_sample.n_clusters
+        sample_labels, sample_centers = on_sample
+        if len(z) == len(sample_labels):
+            return sample_labels, sample_centers
+        k = len(sample_centers)
         if len(z) > MINIBATCH_ABOVE:
             self.method_ = "minibatch_kmeans"
-            model = MiniBatchKMeans(n_clusters=k, init=on_sample.cluster_centers_, n_init=1,
+            model = MiniBatchKMeans(n_clusters=k, init=sample_centers, n_init=1,
                                     batch_size=4096, random_state=self.random_state).fit(z)
         else:
-            model = KMeans(n_clusters=k, init=on_sample.cluster_centers_, n_init=1,
+            model = KMeans(n_clusters=k, init=sample_centers, n_init=1,
                            random_state=self.random_state).fit(z)
         return model.labels_, model.cluster_centers_
 
 
-def _compare(observed: np.ndarray, reference: np.ndarray, level: float) -> dict[str, np.ndarray]:
+def _compare(observed: np.ndarray, reference: np.ndarray, level: float
+             ) -> dict[str, np.ndarray]:
     """The data's silhouette per k against draws x k reference silhouettes: the upper prediction
     bound of one more reference silhouette (t with draws - 1 degrees of freedom) at `level`,
-    Bonferroni over the k; `p` holds the p-values adjusted likewise."""
+    Bonferroni over the k, shifted up by `NEGLIGIBLE_GAIN` (the minimum-effect null); `p` holds
+    the p-values adjusted likewise and `t` the distances above the shifted mean in spreads."""
     draws, ks = reference.shape
     mean = reference.mean(axis=0)
     spread = reference.std(axis=0, ddof=1)
     scale = spread * np.sqrt(1.0 + 1.0 / draws)
+    floor = mean + NEGLIGIBLE_GAIN
     with np.errstate(invalid="ignore", divide="ignore"):
-        t = np.where(scale > 0, (observed - mean) / scale,
-                     np.where(observed > mean, np.inf, -np.inf))
+        t = np.where(scale > 0, (observed - floor) / scale,
+                     np.where(observed > floor, np.inf, -np.inf))
     quantile = stats.t.ppf(1.0 - level / ks, draws - 1)
-    return {"mean": mean, "sd": spread, "t": t,
+    return {"mean": mean, "sd": spread, "t": t, "scale": scale,
             "p": np.minimum(1.0, stats.t.sf(t, draws - 1) * ks),
-            "critical": mean + quantile * scale}
+            "critical": floor + quantile * scale}
 
 
-def _silhouettes(z: np.ndarray, ks: list[int], random_state: int) -> list[float]:
-    """Silhouette of k-means at each k on one standardised reference draw."""
-    distances = pairwise_distances(z)
-    return [silhouette(distances, KMeans(n_clusters=k, n_init=N_INIT,
-                                         random_state=random_state).fit(z).labels_)
-            for k in ks]
+def _silhouettes(draws: np.ndarray, ks: list[int], random_state: int) -> np.ndarray:
+    """Silhouette of k-means at each k (columns) on each standardised reference draw (rows of
+    the result; `draws` is draws x respondents x items)."""
+    out = np.empty((len(draws), len(ks)))
+    for d, z in enumerate(draws):
+        distances = pairwise_distances(z)
+        for j, k in enumerate(ks):
+            labels, _ = kmeans(z, k, REFERENCE_N_INIT, random_state)
+            out[d, j] = silhouette(distances, labels)
+    return out
+
+
+def kmeans(z: np.ndarray, k: int, n_init: int, random_state: int
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and centres of k-means (Lloyd's algorithm from greedy k-means++ starts, the best of
+    `n_init` by inertia; stops when the centres move less than 1e-4 of the mean variance), as
+    scikit-learn's `KMeans` does. Written out because the test runs it some 150 times per
+    analysis on at most 1,000 rows, where scikit-learn's per-call overhead (validation, thread
+    pool set-up) took most of the time: 4 to 6 times slower on small samples in our
+    measurements, no faster on 1,000 rows. The data and the reference draws both use it."""
+    rng = np.random.default_rng([random_state, k])
+    n = len(z)
+    squares = (z * z).sum(axis=1)
+    tolerance = 1e-4 * float(z.var(axis=0).mean())
+    trials = 2 + int(np.log(k))
+    rows = np.arange(n)
+    best: tuple[float, np.ndarray, np.ndarray] | None = None
+    for _ in range(n_init):
+        centers = np.empty((k, z.shape[1]))
+        first = int(rng.integers(n))
+        centers[0] = z[first]
+        closest = np.maximum(squares - 2 * z @ z[first] + squares[first], 0.0)
+        for c in range(1, k):
+            # greedy k-means++: of a few candidates drawn in proportion to their squared
+            # distance to the nearest centre, the one that lowers the inertia most
+            candidates = np.minimum(np.searchsorted(np.cumsum(closest),
+                                                    rng.random(trials) * closest.sum()), n - 1)
+            to_candidates = np.maximum(squares[None, :] - 2 * z[candidates] @ z.T
+                                       + squares[candidates][:, None], 0.0)
+            options = np.minimum(closest[None, :], to_candidates)
+            pick = int(np.argmin(options.sum(axis=1)))
+            centers[c] = z[candidates[pick]]
+            closest = options[pick]
+        for _ in range(300):
+            labels = (squares[:, None] - 2 * z @ centers.T
+                      + (centers * centers).sum(axis=1)[None, :]).argmin(axis=1)
+            members = np.zeros((n, k))
+            members[rows, labels] = 1.0
+            counts = members.sum(axis=0)
+            moved = np.where(counts[:, None] > 0,
+                             (members.T @ z) / np.maximum(counts, 1.0)[:, None], centers)
+            shift = float(((moved - centers) ** 2).sum())
+            centers = moved
+            if shift <= tolerance:
+                break
+        distances = (squares[:, None] - 2 * z @ centers.T
+                     + (centers * centers).sum(axis=1)[None, :])
+        labels = distances.argmin(axis=1)
+        inertia = float(distances[rows, labels].sum())
+        if best is None or inertia < best[0]:
+            best = (inertia, labels, centers)
+    assert best is not None
+    return best[1], best[2]
 
 
 def silhouette(distances: np.ndarray, labels: np.ndarray) -> float:
@@ -266,7 +370,7 @@ def silhouette(distances: np.ndarray, labels: np.ndarray) -> float:
 class SinglePopulation:
     """Draws of one population of survey answers like `raw` (respondents x items, NaN = don't
     know): each item's own unimodal distribution, the items' correlations, the same don't-knows,
-    standardised as the data are. `draw()` returns one standardised draw of `len(raw)` rows."""
+    standardised as the data are. `draws(m)` returns m standardised draws of `len(raw)` rows."""
 
     def __init__(self, raw: np.ndarray, rng: np.random.Generator) -> None:
         self.rng = rng
@@ -281,16 +385,25 @@ class SinglePopulation:
                                           - _correlation(self._values(latent, rows)))
         self.latent = latent
 
-    def _values(self, latent: np.ndarray, rows: int) -> np.ndarray:
+    def _raw(self, latent: np.ndarray, rows: int) -> np.ndarray:
+        """`rows` answers of the population (NaN where the data's don't-knows are, row by row)."""
         p = latent.shape[0]
         factor = np.linalg.cholesky(latent + 1e-9 * np.eye(p))
-        uniform = stats.norm.cdf(self.rng.standard_normal((rows, p)) @ factor.T)
-        values = np.column_stack([q(uniform[:, j]) for j, q in enumerate(self.quantiles)])
-        missing = np.resize(self.missing, (rows, p))  # the data's don't-knows, row by row
-        return _standardised(np.where(missing, np.nan, values))
+        uniform = special.ndtr(self.rng.standard_normal((rows, p)) @ factor.T)
+        values = np.empty_like(uniform)
+        for j, q in enumerate(self.quantiles):
+            values[:, j] = q(uniform[:, j])
+        missing = np.resize(self.missing, (rows, p))
+        return np.where(missing, np.nan, values)
 
-    def draw(self) -> np.ndarray:
-        return self._values(self.latent, len(self.missing))
+    def _values(self, latent: np.ndarray, rows: int) -> np.ndarray:
+        return _standardised(self._raw(latent, rows))
+
+    def draws(self, m: int) -> np.ndarray:
+        """m draws (m x respondents x items), made in one pass and standardised one by one."""
+        rows = len(self.missing)
+        raw = self._raw(self.latent, m * rows).reshape(m, rows, -1)
+        return np.stack([_standardised(one) for one in raw])
 
 
 def _standardised(raw: np.ndarray) -> np.ndarray:
@@ -472,10 +585,16 @@ def describe_clusters(
                          "correlations (Gaussian copula)",
             "draws": model.draws_,
             "significance": model.significance,
+            "negligible_gain": NEGLIGIBLE_GAIN,
             "sample": model.n_sample_,
             "p_value": model.p_value_,
             "reference_sd_by_k": {str(k): v for k, v in model.reference_sd_by_k_.items()},
             "critical_by_k": {str(k): v for k, v in model.critical_by_k_.items()},
+            # the practical size: the silhouette's gain over the reference's mean, and its bound
+            "effect": "silhouette gain over one population",
+            "gain": model.gain_,
+            "min_gain": MIN_GAIN,
+            "gain_by_k": {str(k): v for k, v in model.gain_by_k_.items()},
         },
         "clusters": [],
     }
@@ -483,8 +602,8 @@ def describe_clusters(
         result["note"] = "too few respondents to look for clusters"
         return result
     if model.k_ == 1:
-        result["note"] = ("no distinct groups: no split separates the answers better than it "
-                          "separates one population of answers like them")
+        result["note"] = ("no distinct groups: no split separates the answers clearly better "
+                          "than it separates one population of answers like them")
         return result
     result["note"] = None
     labels = model.labels_

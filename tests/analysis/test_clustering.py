@@ -99,9 +99,20 @@ def test_the_result_reports_the_test():
     assert figures["draws"] >= clustering.MIN_REFERENCE_DRAWS
     assert figures["p_value"] < clustering.SIGNIFICANCE
     assert set(figures["critical_by_k"]) == set(test["silhouette_by_k"])
-    assert test["silhouette"] > figures["critical_by_k"][str(test["k"])] == test["threshold"]
+    k = str(test["k"])
+    # the bar is both criteria: the minimum-effect test's bound and the practical size
+    assert test["threshold"] == max(figures["critical_by_k"][k],
+                                    test["reference_by_k"][k] + clustering.MIN_GAIN)
+    assert test["silhouette"] > test["threshold"]
+    assert figures["min_gain"] == clustering.MIN_GAIN
+    assert figures["negligible_gain"] == clustering.NEGLIGIBLE_GAIN
+    assert figures["gain"] == pytest.approx(test["silhouette"] - test["reference_by_k"][k])
+    assert figures["gain"] >= clustering.MIN_GAIN
+    assert figures["effect"] == "silhouette gain over one population"
     for k, critical in figures["critical_by_k"].items():
-        assert critical > test["reference_by_k"][k]
+        assert critical > test["reference_by_k"][k] + clustering.NEGLIGIBLE_GAIN
+        assert figures["gain_by_k"][k] == pytest.approx(
+            test["silhouette_by_k"][k] - test["reference_by_k"][k])
 
 
 def test_silhouette_matches_scikit_learn():
@@ -121,6 +132,7 @@ def test_planted_clusters_are_recovered():
     assert model.k_ == 3
     assert adjusted_rand_score(truth, model.labels_.loc[answers.index]) > 0.95
     assert model.silhouette_ >= model.threshold_
+    assert model.gain_ >= clustering.MIN_GAIN
 
 
 def test_weakly_separated_camps_in_many_items_are_still_found():
