@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 from scipy import stats
 from scipy.optimize import isotonic_regression
 from sklearn.cluster import KMeans, MiniBatchKMeans
@@ -293,15 +294,16 @@ class SinglePopulation:
         return self._values(self.latent, len(self.missing))
 
 
-def _standardised(raw: np.ndarray) -> np.ndarray:
+def _standardised(raw: NDArray[np.float64]) -> NDArray[np.float64]:
     """Mean-impute, then z-score each column (constant columns become 0), as `fit` does."""
     means = np.nanmean(raw, axis=0)
     values = np.where(np.isnan(raw), means, raw)
     sd = values.std(axis=0)
-    return (values - means) / np.where(sd > 0, sd, 1.0)
+    z: NDArray[np.float64] = (values - means) / np.where(sd > 0, sd, 1.0)
+    return z
 
 
-def _correlation(z: np.ndarray) -> np.ndarray:
+def _correlation(z: NDArray[np.float64]) -> NDArray[np.float64]:
     """Correlation matrix of standardised columns; 0 off the diagonal for constant columns."""
     out = (z.T @ z) / len(z)
     np.fill_diagonal(out, 1.0)
@@ -332,18 +334,18 @@ def _cleaned(correlation: np.ndarray, n: int) -> np.ndarray:
     return _nearest_correlation((vectors * values) @ vectors.T)
 
 
-def _nearest_correlation(matrix: np.ndarray) -> np.ndarray:
+def _nearest_correlation(matrix: NDArray[np.float64]) -> NDArray[np.float64]:
     """A valid correlation matrix near `matrix`: negative eigenvalues raised, unit diagonal."""
     symmetric = (matrix + matrix.T) / 2
     values, vectors = np.linalg.eigh(symmetric)
     fixed = (vectors * np.maximum(values, 1e-6)) @ vectors.T
     scale = np.sqrt(np.diag(fixed))
-    out = fixed / np.outer(scale, scale)
+    out: NDArray[np.float64] = fixed / np.outer(scale, scale)
     np.fill_diagonal(out, 1.0)
     return out
 
 
-def _unimodal(pmf: np.ndarray) -> np.ndarray:
+def _unimodal(pmf: NDArray[np.float64]) -> NDArray[np.float64]:
     """The unimodal probabilities closest to `pmf` in least squares over the choice of mode (rising
     up to it, falling after it; isotonic regression on each side)."""
     best, best_error = pmf, np.inf
@@ -356,7 +358,8 @@ def _unimodal(pmf: np.ndarray) -> np.ndarray:
         if error < best_error - 1e-15:
             best, best_error = fit, error
     best = np.clip(best, 0.0, None)
-    return best / best.sum()
+    shares: NDArray[np.float64] = best / best.sum()
+    return shares
 
 
 def _unimodal_quantile_function(observed: np.ndarray):  # type: ignore[no-untyped-def]
@@ -408,8 +411,9 @@ def _label(bank: Bank, items: list[dict], groups: list[str], roles: list[str]) -
         names = []
         for dim_id, seen in lenses.items():
             name = bank.dimension(dim_id).title
-            if len(seen) == 1 and None not in seen:
-                name = f"{name} ({LENS_WORDS[next(iter(seen))]})"
+            only = next(iter(seen))
+            if len(seen) == 1 and only is not None:
+                name = f"{name} ({LENS_WORDS[only]})"
             names.append(name)
         return ", ".join(names)
 
