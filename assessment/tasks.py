@@ -98,7 +98,8 @@ def _view(session: Session, params: dict, progress: Progress) -> None:
     release, assessment = found
     started = time.perf_counter()
     progress(1, 2, "Comparing with the earlier cycles")
-    comparison = cycles.compare_with_previous(session, assessment, release.result, None,
+    comparison = cycles.compare_with_previous(session, assessment,
+                                              releases.analysis_of(release), None,
                                               readable=stored.readable_cycles(variant))
     titles = {d.id: d.title for d in bank_of(assessment.bank).dimensions}
     session.commit()  # no transaction (on SQLite, no write lock) while drawing

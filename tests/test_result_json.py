@@ -93,3 +93,54 @@ def test_api_results_of_the_demo_releases_are_unchanged(app, runner) -> None:  #
         # keys in `analyze`'s output above.
         after = json.loads(json.dumps(response.get_json()["results"], sort_keys=True))
         assert differences(before[f"cycle{i + 1}"], after) == []
+
+
+def _validator(document: dict[str, Any], component: str) -> Any:
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
+    registry = Registry().with_resource(
+        "urn:api", Resource.from_contents(document, default_specification=DRAFT202012))
+    return Draft202012Validator({"$ref": f"urn:api#/components/schemas/{component}"},
+                                registry=registry)
+
+
+def test_api_results_of_the_demo_validate_against_the_generated_schema(app, runner) -> None:  # type: ignore[no-untyped-def]
+    from .test_api import bearer, token_for
+
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    token = token_for(app, "lead@demo.example")
+    client = app.test_client()
+    document = client.get("/api/v1/openapi.json").get_json()
+    validator = _validator(document, "Results")
+    with app.app_context():
+        ids = db.session().scalars(sa.select(Assessment.id).order_by(Assessment.id)).all()
+    for assessment_id in ids:
+        body = client.get(f"/api/v1/assessments/{assessment_id}/results",
+                          headers=bearer(token)).get_json()
+        assert [e.message for e in validator.iter_errors(body)] == []
+        # The schema is strict enough to notice a renamed field or a cell that is neither
+        # shown nor suppressed.
+        dim = next(iter(body["results"]["dimensions"].values()))
+        dim["scores"] = dim.pop("score")
+        team = next(iter(dim["groups"]))
+        dim["groups"][team] = {"suppressed": False}
+        found = [e.message for e in validator.iter_errors(body)]
+        assert any("'score' is a required property" in m for m in found), found
+        assert any("scores" in m for m in found), found
+        assert len(found) == 3, found
+
+
+def test_the_schema_follows_the_models() -> None:
+    from assessment.analysis.result import AnalysisResult, DimensionResult
+    from assessment.web.api import openapi_document
+
+    schemas = openapi_document()["components"]["schemas"]
+    assert list(schemas["Analysis"]["properties"]) == list(AnalysisResult.model_fields)
+    assert list(schemas["DimensionResult"]["properties"]) == list(DimensionResult.model_fields)
+    assert set(schemas["Stats"]["required"]) == {"n", "mean", "sd", "ci95", "score"}
+    # Keys the result leaves out rather than null are optional; every other one is required.
+    assert "roles" not in schemas["DimensionResult"]["required"]
+    assert "role_gap" in schemas["DimensionResult"]["required"]
+    assert schemas["Results"]["properties"]["results"] == {"$ref": "#/components/schemas/Analysis"}

@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 from flask import render_template
 
+from ..analysis.result import AnalysisResult
 from . import charts
 from .formats import FORMATS, ReportError, filename, mimetype
 from .tables import aggregate_tables, method_notes, safe_cell
@@ -108,11 +109,12 @@ def csv_zip_bytes(tables: list) -> bytes:
 
 def _chart_plan(ctx: dict) -> list[tuple[str, Callable[[], object]]]:
     """Every chart the document draws, as (label, drawing function), in page order."""
-    r, titles = ctx["r"], ctx["dim_titles"]
-    scale = {**r["scale"], "labels": ctx["bank"].scale.labels}
+    r: AnalysisResult = ctx["r"]
+    titles = ctx["dim_titles"]
+    scale = {**r.scale.model_dump(), "labels": ctx["bank"].scale.labels}
     plan: list[tuple[str, Callable[[], object]]] = [
         ("lens", lambda: charts.lens_bars(r, titles))]
-    for d in r["dimensions"]:
+    for d in r.dimensions:
         plan.append((f"dist:{d}", functools.partial(charts.item_distribution,
                                                      r, d, ctx["questions"], scale)))
         plan.append((f"agreement:{d}", functools.partial(charts.group_agreement, r, d)))
@@ -135,7 +137,7 @@ def report_html(ctx: dict, tell: Callable[[str], None] | None = None) -> str:
             tell(f"Drawing chart {label.split(':')[0].replace('_', ' ')}")
         drawn[label] = draw()
     per_dimension = [(d, drawn[f"dist:{d}"], drawn[f"agreement:{d}"])
-                     for d in ctx["r"]["dimensions"]]
+                     for d in ctx["r"].dimensions]
     if tell is not None:
         tell("Rendering the report")
     html = render_template(

@@ -39,17 +39,18 @@ def report_context(session: Session, assessment: Assessment, viewer: User | None
 def release_context(session: Session, assessment: Assessment, release: Release,
                     readable: set[int]) -> dict:
     """The report context of one release, compared with the earlier cycles in `readable`."""
-    res = results_svc.Results(assessment, release.result, release,
+    analysis = releases.analysis_of(release)
+    res = results_svc.Results(assessment, analysis, release,
                               releases.waiting(session, assessment))
     bank = bank_of(assessment.bank)
     rates, submitted, invited = results_svc.response_rates(release)
     shown, threshold = results_svc.visible_comments(release)
-    comparison = cycles.compare_with_previous(session, assessment, release.result, None,
+    comparison = cycles.compare_with_previous(session, assessment, analysis, None,
                                               readable=readable)
     # Building a PDF takes seconds: hold no transaction (on SQLite, no write lock) meanwhile.
     session.commit()
     return {
-        "a": assessment, "res": res, "r": release.result, "bank": bank,
+        "a": assessment, "res": res, "r": analysis, "bank": bank,
         "dim_titles": {d.id: d.title for d in bank.dimensions},
         "questions": {q.id: q.text for q in bank.questions},
         "rates": rates, "submitted": submitted, "invited": invited,

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from ..analysis.result import AnalysisResult
 from ..models import Assessment, Job, Release
 from . import releases
 from .assessments import team_counts
@@ -17,7 +18,7 @@ from .assessments import team_counts
 @dataclass
 class Results:
     assessment: Assessment
-    analysis: dict | None  # None until the first release
+    analysis: AnalysisResult | None  # None until the first release
     release: Release | None
     waiting: releases.Waiting
     preparing: Job | None = None  # the job making a new release, while one is being made
@@ -43,7 +44,8 @@ def results(session: Session, assessment: Assessment) -> Results:
     preparing = None
     if releases.pending(session, assessment) or releases.due(assessment, waiting):
         preparing = releases.request(session, assessment)
-    return Results(assessment, found.result if found else None, found, waiting, preparing)
+    return Results(assessment, releases.analysis_of(found) if found else None, found, waiting,
+                   preparing)
 
 
 @dataclass

@@ -23,7 +23,7 @@ from ..reporting.formats import FORMATS, LABELS
 from ..services import access, releases, security, stored
 from ..services import results as results_svc
 from ..services.banks import bank_of
-from ..services.errors import Conflict, NotFound
+from ..services.errors import Conflict
 from . import audit
 from .forms import StatusForm
 
@@ -93,10 +93,7 @@ def with_results(view: Callable[..., ResponseReturnValue]) -> Callable[..., Resp
     @login_required
     def wrapped(assessment_id: int, **kwargs: Any) -> ResponseReturnValue:
         session = db.session()
-        try:
-            assessment = access.readable_assessment(session, current_user, assessment_id)
-        except NotFound:
-            abort(404)
+        assessment = access.readable_assessment(session, current_user, assessment_id)
         res = results_svc.results(session, assessment)
         bank = bank_of(assessment.bank)
         release = res.release
@@ -152,7 +149,7 @@ def overview(ctx: dict) -> ResponseReturnValue:
 def dimensions(ctx: dict) -> ResponseReturnValue:
     drawn = release_charts(ctx)
     per_dimension = [(d, drawn[f"dist:{d}"], drawn[f"agreement:{d}"])
-                     for d in ctx["r"]["dimensions"]]
+                     for d in ctx["r"].dimensions]
     return render_template("results/dimensions.html", active="dimensions", lens=drawn["lens"],
                            per_dimension=per_dimension, **ctx)
 
@@ -197,10 +194,7 @@ def readiness(ctx: dict) -> ResponseReturnValue:
 def release(assessment_id: int) -> ResponseReturnValue:
     """An admin releases what has arrived since the last release, when the rule allows it."""
     session = db.session()
-    try:
-        assessment = access.readable_assessment(session, current_user, assessment_id)
-    except NotFound:
-        abort(404)
+    assessment = access.readable_assessment(session, current_user, assessment_id)
     if not current_user.is_admin:
         abort(403)
     if not StatusForm().validate_on_submit():
@@ -210,10 +204,17 @@ def release(assessment_id: int) -> ResponseReturnValue:
         message = ("You have asked for a release five times in the last ten minutes; wait a few "
                    "minutes before asking again.")
         return render_template("errors/error.html", code=429, message=message), 429
-    try:
-        made = releases.begin(session, assessment, "manual")
-    except Conflict as exc:
-        flash(str(exc), "error")
-    else:
-        flash(f"Release {made.seq} is being prepared; it appears here in a moment.", "info")
+    made = releases.begin(session, assessment, "manual")
+    flash(f"Release {made.seq} is being prepared; it appears here in a moment.", "info")
     return redirect(url_for("results.overview", assessment_id=assessment_id))
+
+
+@bp.errorhandler(Conflict)
+def conflict(exc: Conflict) -> ResponseReturnValue:
+    """A request the assessment's state refuses (a release not allowed yet): said on the
+    assessment's results page, where the person came from."""
+    db.session().rollback()
+    flash(str(exc), "error")
+    assessment_id = (request.view_args or {}).get("assessment_id")
+    return redirect(url_for("results.overview", assessment_id=assessment_id)
+                    if assessment_id is not None else url_for("results.index"))
