@@ -24,7 +24,7 @@ from wtforms.validators import DataRequired, Length
 from .. import db
 from ..models import utcnow
 from ..services import api_tokens
-from ..services.errors import NotFound, ServiceError
+from ..services.errors import ServiceError
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -69,10 +69,7 @@ def tokens() -> ResponseReturnValue:
 def revoke(token_id: int) -> ResponseReturnValue:
     if not RevokeForm().validate_on_submit():
         abort(400)
-    try:
-        token = api_tokens.revoke(db.session(), token_id, actor=current_user)
-    except NotFound:
-        abort(404)
+    token = api_tokens.revoke(db.session(), token_id, actor=current_user)
     flash(f"The token “{token.name}” is revoked; programs using it can no longer read the API.",
           "info")
     return redirect(url_for("account.tokens"))
