@@ -9,6 +9,8 @@ role composition (suppressed where small) and 2-D coordinates for a map.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
@@ -400,10 +402,10 @@ def _composition(keys: pd.Series, labels: pd.Series, hidden_keys: pd.Series,
     return counts.where(~hidden & (counts > 0))
 
 
-def _label(bank: Bank, items: list[dict], groups: list[str], roles: list[str]) -> str:
+def _label(bank: Bank, items: list[dict[str, Any]], groups: list[str], roles: list[str]) -> str:
     """A plain-language label from the distinguishing items and the dominant groups and roles."""
 
-    def phrase(entries: list[dict]) -> str:
+    def phrase(entries: list[dict[str, Any]]) -> str:
         lenses: dict[str, set[str | None]] = {}
         for e in entries:
             q = bank.question(e["item"])
@@ -451,7 +453,7 @@ def describe_clusters(
     group_hidden: pd.Series,
     role_hidden: pd.Series | None,
     min_group_size: int,
-) -> dict:
+) -> dict[str, Any]:
     """The clusters as a lead reads them.
 
     Reads the fitted `model`, the scored item columns (observed values only, not the imputed ones),
@@ -463,7 +465,7 @@ def describe_clusters(
     `roles` (only cells of at least `min_group_size` people in reportable groups; the rest is
     counted in `other`) and `centroid_2d`.
     """
-    result: dict = {
+    result: dict[str, Any] = {
         "k": model.k_,
         "silhouette": model.silhouette_,
         "silhouette_by_k": {str(k): v for k, v in model.silhouette_by_k_.items()},

@@ -12,7 +12,7 @@ nothing here can name or be driven by a hidden cell.
 
 from __future__ import annotations
 
-from typing import overload
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
@@ -134,7 +134,7 @@ def divergent_items(
     item_icc: pd.DataFrame,
     group_scores: pd.DataFrame,
     item_role_gaps: pd.DataFrame,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Items on which perceptions diverge, most divergent first.
 
     Reads `item_rwg` (groups x items, reportable cells only, NaN elsewhere), `item_split` (same
@@ -175,7 +175,7 @@ def divergent_items(
     )
     n_reasons = within.astype(int) + between.astype(int) + roles_differ.astype(int)
     order = pd.DataFrame({"n": n_reasons, "s": strength}).sort_values(["n", "s"], ascending=False)
-    listed: list[dict] = []
+    listed: list[dict[str, Any]] = []
     for qid in order.index[order["n"] > 0]:
         reasons = [name for name, flag in (("disagree_within_groups", within[qid]),
                                            ("groups_differ", between[qid]),

@@ -12,7 +12,7 @@ import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -40,7 +40,7 @@ class CsvInputError(ValueError):
         return [f"{self.source}: {p}" for p in self.problems]
 
 
-def _natural_key(value: str) -> tuple:
+def _natural_key(value: str) -> tuple[Any, ...]:
     """Order "2" before "10" (and "2.0" before "10.0") when keys are numbers, text otherwise."""
     try:
         return (0, float(value), value)
@@ -144,7 +144,7 @@ def _count_fields(lines: IO[str], delimiter: str, width: int) -> list[str]:
 
 
 def read_answers_csv(
-    source: str | Path | IO,
+    source: str | Path | IO[Any],
     bank: Bank,
     group_col: str,
     role_col: str | None = None,

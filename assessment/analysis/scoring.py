@@ -148,7 +148,7 @@ class Summary:
             score=to_points(moments.mean, scale),
         )
 
-    def column(self, column: str) -> dict[Any, dict]:
+    def column(self, column: str) -> dict[Any, dict[str, Any]]:
         """The statistics of every group for one column, as plain dicts keyed by group."""
         n, mean, sd = (frame[column].tolist() for frame in (self.n, self.mean, self.sd))
         low, high, score = (frame[column].tolist()

@@ -19,6 +19,7 @@ import io
 import logging
 import zipfile
 from collections.abc import Callable
+from typing import Any
 
 from flask import render_template
 
@@ -48,7 +49,7 @@ class _SvgNoise(logging.Filter):
                     or (message.startswith("Ignored `") and "unknown property" in message))
 
 
-def build_report(context: dict, fmt: str, progress: Progress | None = None) -> bytes:
+def build_report(context: dict[str, Any], fmt: str, progress: Progress | None = None) -> bytes:
     """The report file's bytes. `context` needs `a`, `res`, `r` (the analysis, not None), `bank`,
     `dim_titles`, `questions`, `rates`, `submitted`, `invited`, `comparison`, `comments`,
     `comment_threshold`, `generated_at`; `progress(step, total, label)` is told each step."""
@@ -94,7 +95,7 @@ class _Steps:
             self.progress(self.step, self.total, label)
 
 
-def csv_zip_bytes(tables: list) -> bytes:
+def csv_zip_bytes(tables: list[Any]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for table in tables:
@@ -107,7 +108,7 @@ def csv_zip_bytes(tables: list) -> bytes:
     return buffer.getvalue()
 
 
-def _chart_plan(ctx: dict) -> list[tuple[str, Callable[[], object]]]:
+def _chart_plan(ctx: dict[str, Any]) -> list[tuple[str, Callable[[], object]]]:
     """Every chart the document draws, as (label, drawing function), in page order."""
     r: AnalysisResult = ctx["r"]
     titles = ctx["dim_titles"]
@@ -129,7 +130,7 @@ def _chart_plan(ctx: dict) -> list[tuple[str, Callable[[], object]]]:
     return plan
 
 
-def report_html(ctx: dict, tell: Callable[[str], None] | None = None) -> str:
+def report_html(ctx: dict[str, Any], tell: Callable[[str], None] | None = None) -> str:
     """The report as one HTML document (charts inline as SVG, styles in a <style> block)."""
     drawn: dict[str, object] = {}
     for label, draw in _chart_plan(ctx):

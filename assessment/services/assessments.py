@@ -10,6 +10,7 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -369,7 +370,7 @@ def response_count(session: Session, assessment_id: int, *, submitted_only: bool
     return session.scalar(stmt) or 0
 
 
-def list_assessments(session: Session) -> sa.Select:
+def list_assessments(session: Session) -> sa.Select[Any]:
     """Assessments newest first with their submitted counts, as a select the caller can page."""
     submitted = (
         sa.select(Response.assessment_id, sa.func.count().label("submitted"))

@@ -206,7 +206,7 @@ def _compute(session: Session, assessment: Assessment, release_id: int) -> Relea
     row = session.get(Release, release_id)
     assert row is not None
     earlier = [r for r in releases(session, assessment) if r.seq < row.seq]
-    always_hidden: dict[str, list] = {"groups": [], "roles": [], "group_roles": []}
+    always_hidden: dict[str, list[Any]] = {"groups": [], "roles": [], "group_roles": []}
     for r in earlier:
         for key in always_hidden:
             always_hidden[key].extend(x for x in r.hidden.get(key, [])
@@ -283,7 +283,7 @@ def _comments(assessment: Assessment, frame: pd.DataFrame, sizes: dict[str, int]
     responses in the release; each team's comments in a random order, so that neither the
     order they were written in nor one person's comments across dimensions can be lined up."""
     threshold = max(assessment.comment_min_group_size, assessment.min_group_size)
-    shown: dict[str, list] = {}
+    shown: dict[str, list[Any]] = {}
     if not frame.empty:
         keep = frame["team"].map(lambda t: sizes.get(t, 0) >= threshold
                                  and t not in always_hidden).astype(bool)

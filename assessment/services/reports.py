@@ -8,7 +8,7 @@ worker, or in the `report` command."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ..reporting.reports import Progress
 
 
-def report_context(session: Session, assessment: Assessment, viewer: User | None) -> dict:
+def report_context(session: Session, assessment: Assessment, viewer: User | None) -> dict[str, Any]:
     """Everything a report shows; raises Conflict until the first release. `viewer` None (the
     command line, in the foreground) first makes the releases that are due and compares with
     every earlier cycle; a user's compares with those they may read."""
@@ -37,7 +37,7 @@ def report_context(session: Session, assessment: Assessment, viewer: User | None
 
 
 def release_context(session: Session, assessment: Assessment, release: Release,
-                    readable: set[int]) -> dict:
+                    readable: set[int]) -> dict[str, Any]:
     """The report context of one release, compared with the earlier cycles in `readable`."""
     analysis = releases.analysis_of(release)
     res = results_svc.Results(assessment, analysis, release,
@@ -60,7 +60,7 @@ def release_context(session: Session, assessment: Assessment, release: Release,
     }
 
 
-def build_report(context: dict, fmt: str, progress: Progress | None = None) -> bytes:
+def build_report(context: dict[str, Any], fmt: str, progress: Progress | None = None) -> bytes:
     from ..reporting.reports import build_report as build
 
     return build(context, fmt, progress)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -94,7 +95,7 @@ def progress(session: Session, assessment: Assessment, release: Release | None) 
                     teams, waiting)
 
 
-def visible_comments(release: Release | None) -> tuple[dict[str, list], int]:
+def visible_comments(release: Release | None) -> tuple[dict[str, list[Any]], int]:
     """Comments by dimension, then team, as the release froze them."""
     if release is None:
         return {}, 0

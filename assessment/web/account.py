@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import (
     Blueprint,
     abort,
@@ -75,7 +77,7 @@ def revoke(token_id: int) -> ResponseReturnValue:
     return redirect(url_for("account.tokens"))
 
 
-def _session_timeout() -> dict | None:
+def _session_timeout() -> dict[str, Any] | None:
     """How long the session has left, for the page's warning before it ends (WCAG 2.2.1)."""
     if (not has_request_context() or current_user is None
             or not current_user.is_authenticated or "login_at" not in session):
@@ -88,7 +90,7 @@ def _session_timeout() -> dict | None:
 
 
 @bp.app_context_processor
-def session_timeout_context() -> dict:
+def session_timeout_context() -> dict[str, Any]:
     return {"session_timeout": _session_timeout()}
 
 

@@ -197,7 +197,7 @@ def _page_arg(name: str, default: int, maximum: int) -> int:
     return int(raw)
 
 
-def visible_with_counts(session: Session, user: User) -> tuple[sa.Select, sa.Select]:
+def visible_with_counts(session: Session, user: User) -> tuple[sa.Select[Any], sa.Select[Any]]:
     """The assessments `user` may read with their submitted counts (newest first), and a count
     of them: the access rule's select narrowed to the listing that carries the counts."""
     visible = access.visible_assessments(user).order_by(None)

@@ -41,12 +41,12 @@ PAGES = [
 
 
 MAX_PAGE = 1_000_000
-_charts: OrderedDict[tuple, dict[str, dict]] = OrderedDict()
+_charts: OrderedDict[tuple[Any, ...], dict[str, dict[str, Any]]] = OrderedDict()
 _charts_lock = threading.Lock()
 CHART_CACHE_SIZE = 32  # releases whose charts a process keeps
 
 
-def release_charts(ctx: dict) -> dict[str, dict]:
+def release_charts(ctx: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The release's charts, drawn by the job that made it and stored with it; kept per process
     (they never change) so a page reads the stored copy once. A release made before charts
     were stored has none: its charts are drawn here, once."""
@@ -58,7 +58,7 @@ def release_charts(ctx: dict) -> dict[str, dict]:
             return _charts[key]
     found = stored.get(db.session(), release.id, stored.CHARTS)
     db.session().commit()
-    drawn: dict[str, dict]
+    drawn: dict[str, dict[str, Any]]
     if found is not None:
         drawn = stored.loads(found.content)
     else:
@@ -125,7 +125,7 @@ def _downloads(session, release, view: str) -> list[tuple[str, str, bool]]:  # t
 
 @bp.route("/<int:assessment_id>/")
 @with_results
-def overview(ctx: dict) -> ResponseReturnValue:
+def overview(ctx: dict[str, Any]) -> ResponseReturnValue:
     session = db.session()
     rates, submitted, invited = results_svc.response_rates(ctx["res"].release)
     comparison, trend, comparing = None, None, None
@@ -146,7 +146,7 @@ def overview(ctx: dict) -> ResponseReturnValue:
 
 @bp.route("/<int:assessment_id>/dimensions")
 @with_results
-def dimensions(ctx: dict) -> ResponseReturnValue:
+def dimensions(ctx: dict[str, Any]) -> ResponseReturnValue:
     drawn = release_charts(ctx)
     per_dimension = [(d, drawn[f"dist:{d}"], drawn[f"agreement:{d}"])
                      for d in ctx["r"].dimensions]
@@ -156,7 +156,7 @@ def dimensions(ctx: dict) -> ResponseReturnValue:
 
 @bp.route("/<int:assessment_id>/heatmap")
 @with_results
-def heatmap(ctx: dict) -> ResponseReturnValue:
+def heatmap(ctx: dict[str, Any]) -> ResponseReturnValue:
     by = "rwg_mean" if request.args.get("by") == "agreement" else "score"
     return render_template("results/heatmap.html", active="heatmap",
                            heat=release_charts(ctx)[f"heatmap:{by}"], by=by, **ctx)
@@ -164,20 +164,20 @@ def heatmap(ctx: dict) -> ResponseReturnValue:
 
 @bp.route("/<int:assessment_id>/divergence")
 @with_results
-def divergence(ctx: dict) -> ResponseReturnValue:
+def divergence(ctx: dict[str, Any]) -> ResponseReturnValue:
     return render_template("results/divergence.html", active="divergence",
                            cluster_chart=release_charts(ctx)["clusters"], **ctx)
 
 
 @bp.route("/<int:assessment_id>/recommendations")
 @with_results
-def recommendations(ctx: dict) -> ResponseReturnValue:
+def recommendations(ctx: dict[str, Any]) -> ResponseReturnValue:
     return render_template("results/recommendations.html", active="recommendations", **ctx)
 
 
 @bp.route("/<int:assessment_id>/comments")
 @with_results
-def comments(ctx: dict) -> ResponseReturnValue:
+def comments(ctx: dict[str, Any]) -> ResponseReturnValue:
     shown, threshold = results_svc.visible_comments(ctx["res"].release)
     return render_template("results/comments.html", active="comments", shown=shown,
                            threshold=threshold, **ctx)
@@ -185,7 +185,7 @@ def comments(ctx: dict) -> ResponseReturnValue:
 
 @bp.route("/<int:assessment_id>/readiness")
 @with_results
-def readiness(ctx: dict) -> ResponseReturnValue:
+def readiness(ctx: dict[str, Any]) -> ResponseReturnValue:
     return render_template("results/readiness.html", active="readiness", **ctx)
 
 
