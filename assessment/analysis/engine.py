@@ -1,9 +1,11 @@
 """The whole analysis in one call: answers, groups, roles and a bank in, what a lead reads out.
 
-Owns the order of the stages (scores, agreement, suppression, divergence, clusters, alignment,
-recommendations, readiness) and the shape of the JSON-ready result shared by the `analyze`
-command, the web dashboards and the API. Every group, role and group x role cell passes through
-`confidentiality` before it is written into the result.
+Owns the order of the stages (suppression, items, dimensions, divergence and clusters,
+alignment, facts, recommendations and readiness) and the assembly of the typed result
+(`result.AnalysisResult`) shared by the `analyze` command, the web dashboards and the API. Each
+stage is a function of what earlier stages returned, so none can read what has not been computed
+yet. Every group, role and group x role cell passes through `confidentiality` before it is
+written into the result.
 """
 
 from __future__ import annotations
