@@ -170,9 +170,11 @@ class Login:
 
 def safe_next(target: str | None) -> str | None:
     """Where to go after logging in: a path on this site, or None. Anything else (another
-    host, `//host`, a scheme) would make the login page an open redirect."""
+    host, `//host`, a scheme) would make the login page an open redirect; so would a backslash,
+    which browsers read as a slash (`/\\host` is `//host` to them)."""
     if not target or not target.startswith("/") or target.startswith("//") \
-            or urlsplit(target).netloc:
+            or "\\" in target or urlsplit(target).netloc \
+            or any(ord(c) < 32 or ord(c) == 127 for c in target):
         return None
     return target
 
