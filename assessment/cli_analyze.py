@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from assessment.banks import BankError, read_bank_file
+
+if TYPE_CHECKING:
+    from assessment.analysis.result import AnalysisResult
 
 DIVERGENT_ITEMS_SHOWN = 10
 
@@ -55,7 +58,7 @@ def analyze_command(csv_path: Path, bank_path: Path, group_col: str, role_col: s
     except CsvInputError as exc:
         _fail(exc.lines())
     result = analyze(answers, bank, groups=groups, roles=roles, min_group_size=min_group_size)
-    text = (json.dumps(result, indent=2, ensure_ascii=False) if output_format == "json"
+    text = (json.dumps(result.to_json(), indent=2, ensure_ascii=False) if output_format == "json"
             else render_text(result))
     if out_path is None:
         click.echo(text)
@@ -67,52 +70,52 @@ def analyze_command(csv_path: Path, bank_path: Path, group_col: str, role_col: s
     click.echo(f"Written to {out_path}", err=True)
 
 
-def _num(value: Any, spec: str = ".1f") -> str:
+def _num(value: float | None, spec: str = ".1f") -> str:
     return "-" if value is None else format(value, spec)
 
 
-def render_text(result: dict) -> str:
-    """A terminal summary of an analysis result (the dict `analyze` returns)."""
-    overall = result["overall"]
+def render_text(result: AnalysisResult) -> str:
+    """A terminal summary of an analysis result."""
+    overall, bank = result.overall, result.bank
     lines = [
-        f"{result['bank']['title']} ({result['bank']['id']} v{result['bank']['version']})",
-        f"{result['n_respondents']} respondents in {overall['groups']} groups "
-        f"({overall['groups_suppressed']} suppressed below {result['min_group_size']})",
-        f"Overall: alignment {_num(overall['alignment'])}, score {_num(overall['score'])}, "
-        f"consensus (mean item rwg) {_num(overall['consensus'], '.2f')}",
+        f"{bank.title} ({bank.id} v{bank.version})",
+        f"{result.n_respondents} respondents in {overall.groups} groups "
+        f"({overall.groups_suppressed} suppressed below {result.min_group_size})",
+        f"Overall: alignment {_num(overall.alignment)}, score {_num(overall.score)}, "
+        f"consensus (mean item rwg) {_num(overall.consensus, '.2f')}",
         "",
         f"{'dimension':<22}{'score':>7}{'arch':>7}{'opmod':>7}{'gap':>7}{'align':>7}"
         f"{'consens':>8}{'alpha':>7}{'icc1':>7}  note",
     ]
-    for dim_id, d in result["dimensions"].items():
-        note = "low confidence" if d["low_confidence"] else ""
+    for dim_id, d in result.dimensions.items():
+        note = "low confidence" if d.low_confidence else ""
         lines.append(
-            f"{dim_id[:21]:<22}{_num(d['score']):>7}{_num(d['lenses']['architecture']):>7}"
-            f"{_num(d['lenses']['operating_model']):>7}{_num(d['lens_gap']):>7}"
-            f"{_num(d['alignment']):>7}{_num(d['consensus'], '.2f'):>8}"
-            f"{_num(d['alpha'], '.2f'):>7}{_num(d['icc1'], '.3f'):>7}  {note}"
+            f"{dim_id[:21]:<22}{_num(d.score):>7}{_num(d.lenses.architecture):>7}"
+            f"{_num(d.lenses.operating_model):>7}{_num(d.lens_gap):>7}"
+            f"{_num(d.alignment):>7}{_num(d.consensus, '.2f'):>8}"
+            f"{_num(d.alpha, '.2f'):>7}{_num(d.icc1, '.3f'):>7}  {note}"
         )
-    divergent = result["divergence"]["items"]
+    divergent = result.divergence.items
     lines += ["", f"Divergent items: {len(divergent)}"]
     for entry in divergent[:DIVERGENT_ITEMS_SHOWN]:
-        lines.append(f"  {entry['item']} ({entry['dimension']}): {', '.join(entry['reasons'])}")
-    clusters = result["divergence"]["clusters"]
+        lines.append(f"  {entry.item} ({entry.dimension}): {', '.join(entry.reasons)}")
+    clusters = result.divergence.clusters
     lines.append("")
-    if clusters["clusters"]:
-        lines.append(f"Perception clusters: {clusters['k']} "
-                     f"(silhouette {_num(clusters['silhouette'], '.2f')})")
-        for c in clusters["clusters"]:
-            lines.append(f"  {c['id']}. {c['share']:.0%} ({c['size']}): {c['label']}")
+    if clusters.clusters:
+        lines.append(f"Perception clusters: {clusters.k} "
+                     f"(silhouette {_num(clusters.silhouette, '.2f')})")
+        for c in clusters.clusters:
+            lines.append(f"  {c.id}. {c.share:.0%} ({c.size}): {c.label}")
     else:
-        lines.append(f"Perception clusters: {clusters.get('note') or 'none'}")
-    lines += ["", f"Recommendations: {len(result['recommendations'])}"]
-    for rec in result["recommendations"]:
-        where = f" [{rec['dimension']}]" if rec["dimension"] else ""
-        lines.append(f"  ({rec['priority']}) {rec['title']}{where}")
-    verdict = result["readiness"]["verdict"]
+        lines.append(f"Perception clusters: {clusters.note or 'none'}")
+    lines += ["", f"Recommendations: {len(result.recommendations)}"]
+    for rec in result.recommendations:
+        where = f" [{rec.dimension}]" if rec.dimension else ""
+        lines.append(f"  ({rec.priority}) {rec.title}{where}")
+    verdict = result.readiness.verdict
     lines += ["", f"Readiness: {verdict.replace('_', ' ') if verdict else 'no gates defined'}"]
-    for gate in result["readiness"]["gates"]:
-        mark = "pass" if gate["passed"] else "FAIL"
-        reason = f": {gate['reason']}" if gate["reason"] else ""
-        lines.append(f"  {mark} {gate['id']} ({gate['severity']}){reason}")
+    for gate in result.readiness.gates:
+        mark = "pass" if gate.passed else "FAIL"
+        reason = f": {gate.reason}" if gate.reason else ""
+        lines.append(f"  {mark} {gate.id} ({gate.severity}){reason}")
     return "\n".join(lines)

@@ -231,7 +231,7 @@ def worker_command(threads: int, no_periodic: bool) -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     queue = huey(app)
     # The analysis, charting and PDF libraries load once, now, rather than inside a first job.
-    import assessment.analysis  # noqa: F401
+    import assessment.analysis.engine  # noqa: F401
     import assessment.reporting.prepared  # noqa: F401
     import assessment.reporting.reports  # noqa: F401
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -66,7 +67,7 @@ def submitted_answers(
     return AnswerFrames(wide, people["team"].astype(str), people["role"].astype(str))
 
 
-def _driver_rows(conn: sa.Connection, stmt: sa.Select) -> list[tuple]:
+def _driver_rows(conn: sa.Connection, stmt: sa.Select[Any]) -> list[tuple[Any, ...]]:
     """Plain tuples from the driver's cursor: building SQLAlchemy Row objects costs more than
     the query itself at hundreds of thousands of rows, and these columns need no conversion."""
     result = conn.execute(stmt)

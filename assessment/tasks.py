@@ -20,6 +20,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -38,7 +39,7 @@ def perform(session: Session, job: Job, progress: Progress) -> None:
     body(session, job.params, progress)
 
 
-def _release(session: Session, params: dict, progress: Progress) -> None:
+def _release(session: Session, params: dict[str, Any], progress: Progress) -> None:
     assessment = session.get(Assessment, params["assessment_id"])
     if assessment is None:  # deleted meanwhile
         return
@@ -49,7 +50,7 @@ def _release(session: Session, params: dict, progress: Progress) -> None:
         stored.request_builds(session, assessment, latest)
 
 
-def _close(session: Session, params: dict, progress: Progress) -> None:
+def _close(session: Session, params: dict[str, Any], progress: Progress) -> None:
     assessment = session.get(Assessment, params["assessment_id"])
     if assessment is None:
         return
@@ -58,7 +59,7 @@ def _close(session: Session, params: dict, progress: Progress) -> None:
     _release(session, params, progress)
 
 
-def _current_release(session: Session, params: dict) -> tuple[Release, Assessment] | None:
+def _current_release(session: Session, params: dict[str, Any]) -> tuple[Release, Assessment] | None:
     """The release to build from, unless a newer one has replaced it (nobody reads it then)."""
     release = session.get(Release, params["release_id"])
     if release is None or release.n_respondents == 0:
@@ -70,7 +71,7 @@ def _current_release(session: Session, params: dict) -> tuple[Release, Assessmen
     return release, assessment
 
 
-def _report(session: Session, params: dict, progress: Progress) -> None:
+def _report(session: Session, params: dict[str, Any], progress: Progress) -> None:
     from .services.reports import build_report, release_context
 
     found = _current_release(session, params)
@@ -85,7 +86,7 @@ def _report(session: Session, params: dict, progress: Progress) -> None:
     stored.store(session, release.id, kind, variant, data, time.perf_counter() - started)
 
 
-def _view(session: Session, params: dict, progress: Progress) -> None:
+def _view(session: Session, params: dict[str, Any], progress: Progress) -> None:
     from .reporting.prepared import trend_chart
     from .services import cycles
     from .services.banks import bank_of
@@ -98,11 +99,12 @@ def _view(session: Session, params: dict, progress: Progress) -> None:
     release, assessment = found
     started = time.perf_counter()
     progress(1, 2, "Comparing with the earlier cycles")
-    comparison = cycles.compare_with_previous(session, assessment, release.result, None,
+    comparison = cycles.compare_with_previous(session, assessment,
+                                              releases.analysis_of(release), None,
                                               readable=stored.readable_cycles(variant))
     titles = {d.id: d.title for d in bank_of(assessment.bank).dimensions}
     session.commit()  # no transaction (on SQLite, no write lock) while drawing
-    data: dict = {"comparison": None, "trend_chart": None}
+    data: dict[str, Any] = {"comparison": None, "trend_chart": None}
     if comparison is not None:
         previous = comparison.previous
         data["comparison"] = {
@@ -116,7 +118,7 @@ def _view(session: Session, params: dict, progress: Progress) -> None:
                  time.perf_counter() - started)
 
 
-BODIES: dict[str, Callable[[Session, dict, Progress], None]] = {
+BODIES: dict[str, Callable[[Session, dict[str, Any], Progress], None]] = {
     "release": _release,
     "close": _close,
     "pdf": _report,

@@ -223,7 +223,7 @@ def flags(values: np.ndarray, seed: int, points: int = 5) -> dict[str, float]:
     answers = pd.DataFrame(values, columns=bank.question_ids)
     groups = pd.Series(rng.choice([f"Team {t}" for t in range(TEAMS)], n))
     roles = pd.Series(rng.choice(ROLES, n))
-    result = analyze(answers, bank, groups=groups, roles=roles, random_state=seed)
+    result = analyze(answers, bank, groups=groups, roles=roles, random_state=seed).to_json()
     listed = result["divergence"]["items"]
     out = {reason: sum(reason in e["reasons"] for e in listed) / items
            for reason in ("disagree_within_groups", "groups_differ", "roles_differ")}

@@ -22,7 +22,7 @@ def test_analyze_on_an_export_of_the_demo_matches_the_service(app, runner, tmp_p
         baseline = session.scalar(sa.select(Assessment).order_by(Assessment.id))
         bank = bank_of(baseline.bank)
         frames = repository.submitted_answers(session, baseline.id, bank.question_ids)
-        stored = results(session, baseline).analysis
+        stored = results(session, baseline).analysis.to_json()
     export = frames.answers.assign(team=frames.groups, role=frames.roles)
     export.to_csv(tmp_path / "demo.csv", index=False)
     out = tmp_path / "demo.json"

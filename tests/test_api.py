@@ -241,7 +241,7 @@ def test_results_carry_the_analysis_and_never_a_small_team(app, client, answered
     # The same structure the analysis produces, unchanged by the API.
     with app.app_context():
         from assessment.services.results import results
-        stored = results(db.session(), db.session().get(Assessment, answered)).analysis
+        stored = results(db.session(), db.session().get(Assessment, answered)).analysis.to_json()
     assert json.loads(json.dumps(stored)) == analysis
 
     dims = analysis["dimensions"]

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from assessment.analysis.cycles import compare_cycles
+from assessment.analysis.cycles import CycleFigures, compare_cycles
+from assessment.analysis.result import Stats
 
 # R:
 #   x <- c(3.2,3.8,2.9,4.1,3.5,3.0,3.7,2.6)   # the previous cycle's respondent scores
@@ -39,14 +40,13 @@ UNEQUAL = dict(prev=(2.541666666666667, 0.442016728053122, 12),
                cur=(3.18, 0.980815986819138, 5), p=0.224766523413935, d=1.009532009741503)
 
 
-def _result(summary: tuple[float, float, int]) -> dict:
+def _result(summary: tuple[float, float, int]) -> Stats:
     mean, sd, n = summary
-    return {"mean": mean, "sd": sd, "n": n, "score": (mean - 1) / 4 * 100}
+    return Stats(n=n, mean=mean, sd=sd, ci95=(None, None), score=(mean - 1) / 4 * 100)
 
 
-def _cycle(dim: dict, team: dict) -> dict:
-    return {"scale": {"min": 1, "max": 5},
-            "dimensions": {"handoffs": {**dim, "groups": {"Sales": team}}}}
+def _cycle(dim: Stats, team: Stats) -> CycleFigures:
+    return CycleFigures(4.0, {"handoffs": dim}, {"Sales": {"handoffs": team}})
 
 
 @pytest.mark.parametrize("case", [EQUAL_N, UNEQUAL], ids=["equal-n", "unequal-n-and-variance"])

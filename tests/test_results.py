@@ -78,7 +78,7 @@ def test_small_groups_never_show_on_any_page(app, client, auth, small_team_asses
         for cell in re.findall(r"<th scope=\"row\">Finance</th>(.*?)</tr>", html, re.S):  # noqa: B007
             assert re.search(r">\s*\d", cell) is None, (page, cell)
     with app.app_context():
-        analysis = results(db.session(), db.session().get(Assessment, aid)).analysis
+        analysis = results(db.session(), db.session().get(Assessment, aid)).analysis.to_json()
     for dim in analysis["dimensions"].values():
         assert dim["groups"]["Finance"] == {"suppressed": True}
     for cluster in analysis["divergence"]["clusters"]["clusters"]:
@@ -143,7 +143,7 @@ def test_the_demo_shows_its_planted_patterns(app, runner) -> None:  # type: igno
     with app.app_context():
         session = db.session()
         baseline, current = session.scalars(sa.select(Assessment).order_by(Assessment.id)).all()
-        r = results(session, baseline).analysis
+        r = results(session, baseline).analysis.to_json()
         handoffs = r["dimensions"]["handoffs"]["groups"]
         assert (handoffs["IT platform"]["lenses"]["architecture"]
                 - handoffs["Order management"]["lenses"]["architecture"]) > 40
@@ -187,7 +187,7 @@ def test_each_team_shows_its_own_reliability(app, client, runner, auth) -> None:
     with app.app_context():
         baseline = db.session().scalar(sa.select(Assessment).order_by(Assessment.id))
         aid = baseline.id
-        r = results(db.session(), baseline).analysis
+        r = results(db.session(), baseline).analysis.to_json()
     handoffs = r["dimensions"]["handoffs"]["groups"]["Sales"]
     ownership = r["dimensions"]["ownership"]["groups"]["Sales"]
     assert handoffs["reliable"] is True and handoffs["reliability"] > 0.9

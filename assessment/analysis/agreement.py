@@ -221,7 +221,7 @@ def team_reliability(n: pd.Series | pd.DataFrame, icc1: float | pd.Series
     """Reliability of each team's own mean, the Spearman-Brown `n ICC1 / (1 + (n - 1) ICC1)` at its
     own size n (ICC(2) is the same at the mean team size). A negative ICC(1) counts as 0: the
     teams' means then carry no team-level signal at all."""
-    rho = np.clip(icc1, 0.0, None) if np.ndim(icc1) == 0 else icc1.clip(lower=0.0)
+    rho = icc1.clip(lower=0.0) if isinstance(icc1, pd.Series) else np.clip(icc1, 0.0, None)
     return n * rho / (1.0 + (n - 1) * rho)
 
 

@@ -9,8 +9,11 @@ role composition (suppressed where small) and 2-D coordinates for a map.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 from scipy import special, stats
 from scipy.optimize import isotonic_regression
 from sklearn.cluster import KMeans, MiniBatchKMeans
@@ -406,15 +409,16 @@ class SinglePopulation:
         return np.stack([_standardised(one) for one in raw])
 
 
-def _standardised(raw: np.ndarray) -> np.ndarray:
+def _standardised(raw: NDArray[np.float64]) -> NDArray[np.float64]:
     """Mean-impute, then z-score each column (constant columns become 0), as `fit` does."""
     means = np.nanmean(raw, axis=0)
     values = np.where(np.isnan(raw), means, raw)
     sd = values.std(axis=0)
-    return (values - means) / np.where(sd > 0, sd, 1.0)
+    z: NDArray[np.float64] = (values - means) / np.where(sd > 0, sd, 1.0)
+    return z
 
 
-def _correlation(z: np.ndarray) -> np.ndarray:
+def _correlation(z: NDArray[np.float64]) -> NDArray[np.float64]:
     """Correlation matrix of standardised columns; 0 off the diagonal for constant columns."""
     out = (z.T @ z) / len(z)
     np.fill_diagonal(out, 1.0)
@@ -445,18 +449,18 @@ def _cleaned(correlation: np.ndarray, n: int) -> np.ndarray:
     return _nearest_correlation((vectors * values) @ vectors.T)
 
 
-def _nearest_correlation(matrix: np.ndarray) -> np.ndarray:
+def _nearest_correlation(matrix: NDArray[np.float64]) -> NDArray[np.float64]:
     """A valid correlation matrix near `matrix`: negative eigenvalues raised, unit diagonal."""
     symmetric = (matrix + matrix.T) / 2
     values, vectors = np.linalg.eigh(symmetric)
     fixed = (vectors * np.maximum(values, 1e-6)) @ vectors.T
     scale = np.sqrt(np.diag(fixed))
-    out = fixed / np.outer(scale, scale)
+    out: NDArray[np.float64] = fixed / np.outer(scale, scale)
     np.fill_diagonal(out, 1.0)
     return out
 
 
-def _unimodal(pmf: np.ndarray) -> np.ndarray:
+def _unimodal(pmf: NDArray[np.float64]) -> NDArray[np.float64]:
     """The unimodal probabilities closest to `pmf` in least squares over the choice of mode (rising
     up to it, falling after it; isotonic regression on each side)."""
     best, best_error = pmf, np.inf
@@ -469,7 +473,8 @@ def _unimodal(pmf: np.ndarray) -> np.ndarray:
         if error < best_error - 1e-15:
             best, best_error = fit, error
     best = np.clip(best, 0.0, None)
-    return best / best.sum()
+    shares: NDArray[np.float64] = best / best.sum()
+    return shares
 
 
 def _unimodal_quantile_function(observed: np.ndarray):  # type: ignore[no-untyped-def]
@@ -510,10 +515,10 @@ def _composition(keys: pd.Series, labels: pd.Series, hidden_keys: pd.Series,
     return counts.where(~hidden & (counts > 0))
 
 
-def _label(bank: Bank, items: list[dict], groups: list[str], roles: list[str]) -> str:
+def _label(bank: Bank, items: list[dict[str, Any]], groups: list[str], roles: list[str]) -> str:
     """A plain-language label from the distinguishing items and the dominant groups and roles."""
 
-    def phrase(entries: list[dict]) -> str:
+    def phrase(entries: list[dict[str, Any]]) -> str:
         lenses: dict[str, set[str | None]] = {}
         for e in entries:
             q = bank.question(e["item"])
@@ -521,8 +526,9 @@ def _label(bank: Bank, items: list[dict], groups: list[str], roles: list[str]) -
         names = []
         for dim_id, seen in lenses.items():
             name = bank.dimension(dim_id).title
-            if len(seen) == 1 and None not in seen:
-                name = f"{name} ({LENS_WORDS[next(iter(seen))]})"
+            only = next(iter(seen))
+            if len(seen) == 1 and only is not None:
+                name = f"{name} ({LENS_WORDS[only]})"
             names.append(name)
         return ", ".join(names)
 
@@ -560,7 +566,7 @@ def describe_clusters(
     group_hidden: pd.Series,
     role_hidden: pd.Series | None,
     min_group_size: int,
-) -> dict:
+) -> dict[str, Any]:
     """The clusters as a lead reads them.
 
     Reads the fitted `model`, the scored item columns (observed values only, not the imputed ones),
@@ -572,7 +578,7 @@ def describe_clusters(
     `roles` (only cells of at least `min_group_size` people in reportable groups; the rest is
     counted in `other`) and `centroid_2d`.
     """
-    result: dict = {
+    result: dict[str, Any] = {
         "k": model.k_,
         "silhouette": model.silhouette_,
         "silhouette_by_k": {str(k): v for k, v in model.silhouette_by_k_.items()},

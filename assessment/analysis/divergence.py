@@ -12,6 +12,8 @@ nothing here can name or be driven by a hidden cell.
 
 from __future__ import annotations
 
+from typing import Any, overload
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -50,6 +52,10 @@ def holm(p_values: np.ndarray) -> np.ndarray:
     return out
 
 
+@overload
+def benjamini_hochberg(p_values: pd.Series) -> pd.Series: ...
+@overload
+def benjamini_hochberg(p_values: pd.DataFrame) -> pd.DataFrame: ...
 def benjamini_hochberg(p_values: pd.Series | pd.DataFrame) -> pd.Series | pd.DataFrame:
     """BH-adjusted p-values (q-values) over every non-NaN entry, same shape as the input; an entry
     is a discovery at false discovery rate q when its q-value is below q."""
@@ -58,8 +64,9 @@ def benjamini_hochberg(p_values: pd.Series | pd.DataFrame) -> pd.Series | pd.Dat
     present = ~np.isnan(values)
     if present.any():
         out[present] = stats.false_discovery_control(values[present], method="bh")
-    return type(p_values)(out, index=p_values.index,
-                          **({"columns": p_values.columns} if values.ndim == 2 else {}))
+    if isinstance(p_values, pd.DataFrame):
+        return pd.DataFrame(out, index=p_values.index, columns=p_values.columns)
+    return pd.Series(out, index=p_values.index)
 
 
 def role_gaps(summary: Summary, hidden: pd.DataFrame, scale: Scale) -> pd.DataFrame:
@@ -104,10 +111,10 @@ def role_gaps(summary: Summary, hidden: pd.DataFrame, scale: Scale) -> pd.DataFr
                          / (n[hi, c] + n[lo, c] - 2))
         pair = np.flatnonzero((first == min(hi, lo)) & (second == max(hi, lo)))[0]
         difference = mean[hi, c] - mean[lo, c]
-        out.iloc[c, :7] = [roles[hi], roles[lo], difference / (scale.max - scale.min) * 100.0,
+        out.iloc[int(c), :7] = [roles[hi], roles[lo], difference / (scale.max - scale.min) * 100.0,
                            difference / pooled if pooled > 0 else np.nan, pair_p[pair, c],
                            adjusted[pair, c], np.nan]
-        out.iat[c, 7] = int((~np.isnan(pair_p[:, c])).sum())
+        out.iat[int(c), 7] = int((~np.isnan(pair_p[:, c])).sum())
     out["q_value"] = benjamini_hochberg(pd.to_numeric(out["p_adjusted"], errors="coerce"))
     return out
 
@@ -127,7 +134,7 @@ def divergent_items(
     item_icc: pd.DataFrame,
     group_scores: pd.DataFrame,
     item_role_gaps: pd.DataFrame,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Items on which perceptions diverge, most divergent first.
 
     Reads `item_rwg` (groups x items, reportable cells only, NaN elsewhere), `item_split` (same
@@ -168,7 +175,7 @@ def divergent_items(
     )
     n_reasons = within.astype(int) + between.astype(int) + roles_differ.astype(int)
     order = pd.DataFrame({"n": n_reasons, "s": strength}).sort_values(["n", "s"], ascending=False)
-    listed: list[dict] = []
+    listed: list[dict[str, Any]] = []
     for qid in order.index[order["n"] > 0]:
         reasons = [name for name, flag in (("disagree_within_groups", within[qid]),
                                            ("groups_differ", between[qid]),

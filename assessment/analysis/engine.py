@@ -1,9 +1,11 @@
 """The whole analysis in one call: answers, groups, roles and a bank in, what a lead reads out.
 
-Owns the order of the stages (scores, agreement, suppression, divergence, clusters, alignment,
-recommendations, readiness) and the shape of the JSON-ready result shared by the `analyze`
-command, the web dashboards and the API. Every group, role and group x role cell passes through
-`confidentiality` before it is written into the result.
+Owns the order of the stages (suppression, items, dimensions, divergence and clusters,
+alignment, facts, recommendations and readiness) and the assembly of the typed result
+(`result.AnalysisResult`) shared by the `analyze` command, the web dashboards and the API. Each
+stage is a function of what earlier stages returned, so none can read what has not been computed
+yet. Every group, role and group x role cell passes through `confidentiality` before it is
+written into the result.
 """
 
 from __future__ import annotations
@@ -11,13 +13,13 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import replace
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
-from assessment.banks import Bank
+from assessment.banks import Bank, Scale
 
 from .agreement import (
     CHANCE_LEVEL,
@@ -48,10 +50,29 @@ from .clustering import PerceptionClusters, describe_clusters
 from .confidentiality import suppressed_cells, suppressed_keys
 from .divergence import EFFECT_SIZE_NAME, SIGNIFICANCE, divergent_items, role_gaps, split_teams
 from .inputs import AnalysisInput
+from .result import (
+    AgreementTerms,
+    AnalysisResult,
+    BankRef,
+    Clusters,
+    DimensionResult,
+    Divergence,
+    DivergentItem,
+    ItemGroupCell,
+    ItemResult,
+    Overall,
+    Readiness,
+    RecommendationResult,
+    ScaleRef,
+    Stats,
+    Suppressed,
+    SuppressedNames,
+)
 from .rules import Facts, readiness, recommend
 from .scoring import GroupMoments, Summary, answer_distribution, lens_column, score_respondents
 
-SUPPRESSED = {"suppressed": True}
+SUPPRESSED = Suppressed(suppressed=True)
+SUPPRESSED_JSON = {"suppressed": True}
 EVIDENCE_ITEMS = 3
 EVIDENCE_GROUPS = 3
 
@@ -66,7 +87,7 @@ def analyze(
     response_rate: float | None = None,
     random_state: int = 0,
     always_hidden: Mapping[str, Collection[Any]] | None = None,
-) -> dict:
+) -> AnalysisResult:
     """Analyse one assessment's answers against its bank.
 
     `answers`: index = respondent id, a column per question id (raw values on the bank's scale,
@@ -75,17 +96,15 @@ def analyze(
     suppressed everywhere. `response_rate` (0-1) is passed to the rules as a fact when known.
     `always_hidden` (`{"groups": [...], "roles": [...], "group_roles": [[group, role], ...]}`)
     names cells to suppress whatever their size: those an earlier release of the same
-    assessment suppressed, which must stay hidden (the key `suppressed` of the result lists
+    assessment suppressed, which must stay hidden (the field `suppressed` of the result lists
     what this run hid, for the next one).
-    Returns a JSON-ready dict (plain ints, floats, strings, None) with the keys `bank`,
-    `n_respondents`, `min_group_size`, `overall`, `agreement` (the nulls, cut-offs and error
-    rates used), `dimensions`, `items`, `divergence`, `recommendations`, `readiness`.
+    Returns the typed result (see `result.AnalysisResult`; `to_json()` gives its JSON form).
     """
     if min_group_size < 1:
         raise ValueError("min_group_size must be at least 1")
     data = AnalysisInput.prepare(answers, bank, groups=groups, roles=roles)
-    run = AnalysisRun(data, min_group_size, response_rate, random_state, always_hidden)
-    return json_ready(run.run())
+    settings = Settings.of(data, min_group_size, response_rate, random_state)
+    return run_stages(data, settings, always_hidden or {})
 
 
 def _rows_hidden(keys_hidden: pd.Series, columns: pd.Index) -> pd.DataFrame:
@@ -94,137 +113,43 @@ def _rows_hidden(keys_hidden: pd.Series, columns: pd.Index) -> pd.DataFrame:
                         index=keys_hidden.index, columns=columns)
 
 
-class AnalysisRun:
-    """One run of the analysis; each stage stores the frames the later stages read.
+# -- the stages -------------------------------------------------------------------------------
+#
+# Each stage is a function of the outputs of earlier stages and returns its own, a frozen
+# dataclass: the order they run in is the order their inputs are available, and none can read
+# what a later one computes.
 
-    `timings` holds the seconds each stage took (read by the benchmark).
-    """
 
-    def __init__(self, data: AnalysisInput, min_group_size: int, response_rate: float | None,
-                 random_state: int,
-                 always_hidden: Mapping[str, Collection[Any]] | None = None) -> None:
-        self.data = data
-        self.bank = data.bank
-        self.scale = data.bank.scale
-        self.k = min_group_size
-        self.response_rate = response_rate
-        self.random_state = random_state
-        self.always_hidden = always_hidden or {}
-        self.options = self.scale.max - self.scale.min + 1
-        self.null_var = null_variance(self.options)
-        self.skewed_var = slightly_skewed_variance(self.options)
-        # Answers off the answer scale's points (pre-scored data from another tool) have no
-        # random-answering null: rwg is still computed but not judged against chance.
+@dataclass(frozen=True)
+class Settings:
+    """What every stage reads: the bank, the suppression threshold and the agreement nulls."""
+
+    bank: Bank
+    k: int
+    response_rate: float | None
+    random_state: int
+    options: int
+    null_var: float
+    skewed_var: float | None
+    # Answers off the answer scale's points (pre-scored data from another tool) have no
+    # random-answering null: rwg is still computed but not judged against chance.
+    pre_scored: bool
+
+    @classmethod
+    def of(cls, data: AnalysisInput, min_group_size: int, response_rate: float | None,
+           random_state: int) -> Settings:
+        scale = data.bank.scale
+        options = scale.max - scale.min + 1
         values = data.answers.to_numpy(dtype=float)
-        self.pre_scored = bool(np.any(values[~np.isnan(values)] % 1 != 0))
-        self.timings: dict[str, float] = {}
+        return cls(bank=data.bank, k=min_group_size, response_rate=response_rate,
+                   random_state=random_state, options=options,
+                   null_var=null_variance(options),
+                   skewed_var=slightly_skewed_variance(options),
+                   pre_scored=bool(np.any(values[~np.isnan(values)] % 1 != 0)))
 
-    def timed(self, stage: str, work: Callable[[], Any]) -> Any:
-        start = time.perf_counter()
-        out = work()
-        self.timings[stage] = time.perf_counter() - start
-        return out
-
-    def run(self) -> dict:
-        self.timed("suppression", self.membership)
-        items = self.timed("items", self.items)
-        dimensions = self.timed("dimensions", self.dimensions)
-        divergence = self.divergence()
-        table = self.timed("alignment", self.alignment)
-        for dim_id, entry in dimensions.items():
-            row = table.loc[dim_id]
-            entry.update({
-                "lenses": {"architecture": row["architecture"],
-                           "operating_model": row["operating_model"]},
-                "lens_gap": row["lens_gap"],
-                "alignment": row["alignment"],
-                "consensus": row["consensus"],
-                "consensus_reading": consensus_reading(row["consensus"]),
-                "low_confidence": bool(row["low_confidence"]),
-                "divergent_items": int(self.divergent_count.get(dim_id, 0)),
-            })
-        facts = self.facts(table, divergence["clusters"]["k"])
-        bank = self.bank
-        start = time.perf_counter()
-        recommendations = recommend(bank, facts, self.evidence)
-        verdict = readiness(bank, facts)
-        self.timings["rules"] = time.perf_counter() - start
-        return {
-            "bank": {"id": bank.id, "version": bank.version, "title": bank.title},
-            "scale": {"min": self.scale.min, "max": self.scale.max},
-            "n_respondents": len(self.data.answers),
-            "min_group_size": self.k,
-            "response_rate": self.response_rate,
-            "overall": {
-                "alignment": facts.global_["overall_alignment"],
-                "score": facts.global_["overall_score"],
-                "consensus": weighted_mean(table["consensus"], table["weight"]),
-                "consensus_reading": consensus_reading(
-                    weighted_mean(table["consensus"], table["weight"])),
-                "groups": len(self.group_hidden),
-                "groups_suppressed": int(self.group_hidden.sum()),
-                "roles": 0 if self.role_hidden is None else len(self.role_hidden),
-                "roles_suppressed": 0 if self.role_hidden is None else int(self.role_hidden.sum()),
-            },
-            "suppressed_note": (
-                f"Groups, roles and group x role cells with fewer than {self.k} respondents are "
-                "shown as suppressed, together with the next smallest cell where a hidden value "
-                "could otherwise be worked out from the total."
-            ),
-            "agreement": self.agreement_terms(),
-            "dimensions": dimensions,
-            "items": items,
-            "divergence": divergence,
-            "recommendations": recommendations,
-            "readiness": verdict,
-            "suppressed": self.suppressed_names(),
-        }
-
-    def suppressed_names(self) -> dict[str, list]:
-        """The teams, roles and team x role cells this run hid, by name."""
-        cells: list[list[str]] = []
-        if self.cell_hidden is not None:
-            stacked = self.cell_hidden.stack()
-            cells = [[str(g), str(r)] for (g, r), hide in stacked.items() if hide]
-        return {
-            "groups": [str(g) for g, hide in self.group_hidden.items() if hide],
-            "roles": ([] if self.role_hidden is None else
-                      [str(r) for r, hide in self.role_hidden.items() if hide]),
-            "group_roles": cells,
-        }
-
-    # -- confidentiality of the breakdowns ------------------------------------------------------
-
-    def membership(self) -> None:
-        """Which groups, roles and group x role cells are hidden by their number of members.
-
-        Respondents of a hidden group are then left out of every role breakdown (they count only
-        in the overall figures). Group and role tables are linked through their shared members:
-        with a hidden group's people inside the role figures, the role totals, the shown groups
-        and the overall total together pin a hidden group's mean down to within one person's
-        answer. Left out, nothing shown beyond the overall total depends on a hidden group, and
-        the overall total minus the shown groups covers all hidden groups together, which
-        complementary suppression keeps at `min_group_size` people or more."""
-        groups, roles = self.data.groups, self.data.roles
-        forced = self.always_hidden
-        self.group_hidden = suppressed_keys(groups.value_counts(sort=False), self.k,
-                                            forced.get("groups", ()))
-        self.role_hidden = None
-        self.cell_hidden = None
-        if roles is not None:
-            in_hidden_group = groups.map(self.group_hidden).astype(bool).to_numpy()
-            roles = roles.where(~in_hidden_group)
-            self.data = replace(self.data, roles=roles)
-            self.role_hidden = suppressed_keys(roles.value_counts(sort=False), self.k,
-                                               forced.get("roles", ()))
-            crossed = pd.crosstab(groups, roles)
-            hidden = (_rows_hidden(self.group_hidden, crossed.columns)
-                      | _rows_hidden(self.role_hidden, crossed.index).T)
-            for pair in forced.get("group_roles", ()):
-                g, r = (str(x) for x in pair)
-                if g in hidden.index and r in hidden.columns:
-                    hidden.at[g, r] = True
-            self.cell_hidden = suppressed_cells(crossed, self.k, hidden=hidden, lines=(0, 1))
+    @property
+    def scale(self) -> Scale:
+        return self.bank.scale
 
     def breakdown_hidden(self, counts: pd.DataFrame, keys_hidden: pd.Series) -> pd.DataFrame:
         """Cells of a keys x columns breakdown to hide: hidden keys' rows, then cells with fewer
@@ -232,393 +157,615 @@ class AnalysisRun:
         rows = _rows_hidden(keys_hidden.reindex(counts.index, fill_value=True), counts.columns)
         return suppressed_cells(counts, self.k, hidden=rows, lines=(0,))
 
-    # -- items ----------------------------------------------------------------------------------
 
-    def items(self) -> dict:
-        scored, groups, roles = self.data.scored, self.data.groups, self.data.roles
-        overall = Summary.of(GroupMoments.of(scored, None), self.scale)
-        self.item_moments = GroupMoments.of(scored, groups)
-        by_group = Summary.of(self.item_moments, self.scale)
-        self.item_hidden = self.breakdown_hidden(self.item_moments.count, self.group_hidden)
-        item_rwg = rwg(self.item_moments, self.null_var)
-        skewed = (None if self.skewed_var is None
-                  else rwg(self.item_moments, self.skewed_var))
-        self.item_rwg, self.item_rwg_skewed = item_rwg, skewed
-        self.item_ad = ad_m(scored, groups, self.item_moments)
-        self.item_icc = icc(self.item_moments.shown(self.item_hidden))
-        self.item_rwg_shown = item_rwg.where(~self.item_hidden)
-        self.item_group_scores = by_group.score.where(~self.item_hidden)
-        if self.pre_scored:
-            chance = pd.DataFrame(np.nan, index=item_rwg.index, columns=item_rwg.columns)
-            self.item_split = None
-        else:
-            chance = chance_rwg(self.item_moments.count, self.options)
-            split_p = split_p_values(self.item_moments, self.options).where(~self.item_hidden)
-            self.item_split = split_teams(split_p)
-        distribution = answer_distribution(scored, self.scale)
-        self.item_scores = overall.score.loc["all"]
-        if roles is not None:
-            role_moments = GroupMoments.of(scored, roles)
-            by_role = Summary.of(role_moments, self.scale)
-            role_hidden = self.breakdown_hidden(role_moments.count, self.role_hidden)
-            self.item_role_gaps = role_gaps(by_role, role_hidden, self.scale)
-        else:
-            self.item_role_gaps = pd.DataFrame(index=scored.columns,
-                                               columns=["high", "low", "difference",
-                                                        "effect_size", "p_value", "p_adjusted",
-                                                        "q_value", "pairs"])
-        out: dict[str, dict] = {}
-        overall_cells = {qid: cells["all"] for qid, cells in
-                         ((q, overall.column(q)) for q in scored.columns)}
-        keys = [str(g) for g in self.item_moments.count.index]
-        for q in self.bank.questions:
-            qid = q.id
-            cells = list(by_group.column(qid).values())
-            rwg_values, ad_values = item_rwg[qid].tolist(), self.item_ad[qid].tolist()
-            chance_values = chance[qid].tolist()
-            skewed_values = [None] * len(keys) if skewed is None else skewed[qid].tolist()
-            split_values = ([None] * len(keys) if self.item_split is None
-                            else self.item_split[qid].tolist())
-            group_cells: dict[str, Any] = {}
-            for i, (key, hide) in enumerate(zip(keys, self.item_hidden[qid].tolist(),
-                                                strict=True)):
-                if hide:
-                    group_cells[key] = SUPPRESSED
-                    continue
-                group_cells[key] = {
-                    **cells[i], "rwg": rwg_values[i], "rwg_skewed": skewed_values[i],
-                    "rwg_chance": chance_values[i],
-                    "agrees": _agrees(rwg_values[i], rwg_values[i], chance_values[i]),
-                    "split": split_values[i], "ad_m": ad_values[i],
-                }
-            entry = {
-                "dimension": q.dimension,
-                "lens": q.lens,
-                "reverse": q.reverse,
-                **overall_cells[qid],
-                "icc1": self.item_icc.at[qid, "icc1"],
-                "icc2": self.item_icc.at[qid, "icc2"],
-                "rwg_mean": self.item_rwg_shown[qid].mean(),
-                "rwg_skewed_mean": (None if skewed is None
-                                    else skewed[qid].where(~self.item_hidden[qid]).mean()),
-                "ad_m_mean": self.item_ad[qid].where(~self.item_hidden[qid]).mean(),
-                "distribution": {point: int(distribution.at[point, qid])
-                                 for point in distribution.index},
-                "groups": group_cells,
-            }
-            if roles is not None:
-                role_cells = by_role.column(qid)
-                entry["roles"] = {str(r): SUPPRESSED if role_hidden.at[r, qid] else role_cells[r]
-                                  for r in role_moments.count.index}
-            out[qid] = entry
-        return out
+@dataclass(frozen=True)
+class Membership:
+    """Which groups, roles and group x role cells are hidden, and the input with the members of
+    hidden groups left out of the roles."""
 
-    # -- dimensions -----------------------------------------------------------------------------
+    data: AnalysisInput
+    group_hidden: pd.Series
+    role_hidden: pd.Series | None
+    cell_hidden: pd.DataFrame | None
 
-    def dimensions(self) -> dict:
-        scored, groups, roles = self.data.scored, self.data.groups, self.data.roles
-        respondents = score_respondents(scored, self.bank)
-        self.respondent_scores = respondents
-        overall = Summary.of(GroupMoments.of(respondents, None), self.scale)
-        moments = GroupMoments.of(respondents, groups)
-        by_group = Summary.of(moments, self.scale)
-        hidden = self.breakdown_hidden(moments.count, self.group_hidden)
-        score_icc = icc(moments.shown(hidden))
-        self.dim_overall, self.dim_by_group, self.dim_hidden = overall, by_group, hidden
-        if roles is not None:
-            role_moments = GroupMoments.of(respondents, roles)
-            by_role = Summary.of(role_moments, self.scale)
-            role_hidden = self.breakdown_hidden(role_moments.count, self.role_hidden)
-            dims = [d.id for d in self.bank.dimensions]
-            self.dim_role_gaps = role_gaps(
-                Summary(*(getattr(by_role, f)[dims] for f in
-                          ("n", "mean", "sd", "ci_low", "ci_high", "score"))),
-                role_hidden[dims], self.scale)
-            crossed = GroupMoments.of(respondents, [groups, roles])
-            crossed_summary = Summary.of(crossed, self.scale)
-        self.rwg_j: dict[str, pd.Series] = {}
-        self.team_agreement: dict[str, pd.Series] = {}
-        self.consensus: dict[str, float] = {}
-        self.beyond_chance_share: dict[str, float] = {}
-        self.teams_without_agreement: dict[str, int | None] = {}
-        self.alpha: dict[str, float] = {}
-        out: dict[str, dict] = {}
-        ad_cutoff = ad_m_cutoff(self.options)
-        for d in self.bank.dimensions:
-            qids = [q.id for q in self.bank.questions_in(d.id)]
-            dim_rwg_j = rwg_j(self.item_moments, self.null_var, qids)
-            dim_skewed = (None if self.skewed_var is None
-                          else rwg_j(self.item_moments, self.skewed_var, qids))
-            # Each team's agreement on the dimension at the level of its items (not inflated by
-            # the number of items), and the dimension's consensus as the mean of its items' mean
-            # rwg over shown teams: the same figures the item rows show, so they cannot disagree.
-            dim_agreement = item_agreement(self.item_rwg, qids)
-            consensus = self.item_rwg_shown[qids].mean(axis=0).mean()
-            consensus_skewed = (None if self.item_rwg_skewed is None else
-                                self.item_rwg_skewed[qids].where(~self.item_hidden[qids])
-                                .mean(axis=0).mean())
-            dim_ad = self.item_ad[qids].mean(axis=1)
-            counts = self.item_moments.count[qids]
-            answered_items = (counts >= 2).sum(axis=1)
-            typical_n = counts.where(counts >= 2).mean(axis=1)
-            shown = ~hidden[d.id]
-            icc1 = score_icc.at[d.id, "icc1"]
-            reliability = team_reliability(moments.count[d.id].astype(float), icc1)
-            self.rwg_j[d.id] = dim_rwg_j.where(shown)
-            self.team_agreement[d.id] = dim_agreement.where(shown)
-            self.consensus[d.id] = consensus
-            self.alpha[d.id] = cronbach_alpha(scored[qids])
-            group_cells: dict[str, Any] = {}
-            dim_cells = by_group.column(d.id)
-            beyond: list[bool] = []
-            for g in moments.count.index:
-                if hidden.at[g, d.id]:
-                    group_cells[str(g)] = SUPPRESSED
-                    continue
-                chance = (None if self.pre_scored or pd.isna(typical_n[g]) else
-                          rwg_j_chance(int(round(typical_n[g])), int(answered_items[g]),
-                                       self.options))
-                if chance is not None and pd.notna(dim_rwg_j[g]):
-                    beyond.append(bool(dim_rwg_j[g] > chance))
-                cell = dim_cells[g]
-                cell["rwg_j"] = dim_rwg_j[g]
-                cell["rwg_j_skewed"] = None if dim_skewed is None else dim_skewed[g]
-                cell["rwg_j_chance"] = chance
-                cell["rwg_mean"] = dim_agreement[g]
-                cell["agrees"] = _agrees(dim_agreement[g], dim_rwg_j[g], chance)
-                cell["ad_m"] = dim_ad[g]
-                cell["ad_m_agrees"] = None if pd.isna(dim_ad[g]) else bool(dim_ad[g] <= ad_cutoff)
-                cell["reliability"] = reliability[g]
-                cell["reliable"] = (None if pd.isna(reliability[g])
-                                    else bool(reliability[g] >= RELIABILITY_THRESHOLD))
-                cell["lenses"] = {
-                    lens: (by_group.score.at[g, lens_column(d.id, lens)]
-                           if lens_column(d.id, lens) in moments.count.columns
-                           and moments.count.at[g, lens_column(d.id, lens)] >= self.k else None)
-                    for lens in ("architecture", "operating_model")
-                }
-                group_cells[str(g)] = cell
-            self.beyond_chance_share[d.id] = (float(np.mean(beyond)) if beyond else np.nan)
-            self.teams_without_agreement[d.id] = (None if self.pre_scored
-                                                  else len(beyond) - sum(beyond))
-            entry = {
-                "title": d.title,
-                "weight": d.weight,
-                "items": qids,
-                **overall.column(d.id)["all"],
-                "alpha": self.alpha[d.id],
-                "icc1": icc1,
-                "icc2": score_icc.at[d.id, "icc2"],
-                "icc_f": score_icc.at[d.id, "f"],
-                "icc_p": score_icc.at[d.id, "p"],
-                "icc1_group_size": score_icc.at[d.id, "k"],
-                "rwg_j_mean": dim_rwg_j.where(shown).mean(),
-                "rwg_j_skewed_mean": None if dim_skewed is None else dim_skewed.where(shown).mean(),
-                "consensus_skewed": consensus_skewed,
-                "teams_shown": int(shown.sum()),
-                "teams_beyond_chance": sum(beyond),
-                "teams_without_agreement": self.teams_without_agreement[d.id],
-                "teams_agree": sum(1 for c in group_cells.values() if c.get("agrees")),
-                "teams_reliable": sum(1 for c in group_cells.values() if c.get("reliable")),
-                # Teams that AD(M) and rwg read differently, for the page to explain.
-                "readings_differ": [g for g, c in group_cells.items()
-                                    if c.get("agrees") is not None
-                                    and c.get("ad_m_agrees") is not None
-                                    and c["agrees"] != c["ad_m_agrees"]],
-                "ad_m_mean": dim_ad.where(shown).mean(),
-                "lens_stats": {
-                    lens: overall.column(lens_column(d.id, lens))["all"]
-                    for lens in ("architecture", "operating_model")
-                    if lens_column(d.id, lens) in respondents.columns
-                },
-                "role_gap": None,
-                "groups": group_cells,
-            }
-            if roles is not None:
-                entry["role_gap"] = self.dim_role_gaps.at[d.id, "difference"]
-                entry["role_gap_test"] = {
-                    key: self.dim_role_gaps.at[d.id, key]
-                    for key in ("high", "low", "effect_size", "p_value", "p_adjusted", "q_value")}
-                role_cells = by_role.column(d.id)
-                entry["roles"] = {
-                    str(r): SUPPRESSED if role_hidden.at[r, d.id] else role_cells[r]
-                    for r in role_moments.count.index
-                }
-                entry["group_roles"] = self.group_role_cells(d.id, crossed, crossed_summary,
-                                                            hidden[d.id], role_hidden[d.id])
-            out[d.id] = entry
-        return out
+    def suppressed_names(self) -> SuppressedNames:
+        """The teams, roles and team x role cells this run hid, by name."""
+        cells: list[tuple[str, str]] = []
+        if self.cell_hidden is not None:
+            stacked = self.cell_hidden.stack()
+            cells = [(str(g), str(r)) for g, r in stacked.index[stacked.to_numpy(dtype=bool)]]
+        return SuppressedNames(
+            groups=[str(g) for g, hide in self.group_hidden.items() if hide],
+            roles=([] if self.role_hidden is None else
+                   [str(r) for r, hide in self.role_hidden.items() if hide]),
+            group_roles=cells)
 
-    def group_role_cells(self, dim_id: str, crossed: GroupMoments, summary: Summary,
-                         group_hidden: pd.Series, role_hidden: pd.Series) -> dict:
-        """One dimension's group x role table, suppressed as a two-way breakdown."""
-        counts = crossed.count[dim_id].unstack(fill_value=0)
-        counts = counts.reindex(index=group_hidden.index, columns=role_hidden.index, fill_value=0)
-        already = (_rows_hidden(group_hidden, counts.columns)
-                   | _rows_hidden(role_hidden, counts.index).T
-                   | self.cell_hidden.reindex(index=counts.index, columns=counts.columns,
-                                              fill_value=False))
-        hidden = suppressed_cells(counts, self.k, hidden=already, lines=(0, 1))
-        cells: dict[str, dict] = {}
-        stats = summary.column(dim_id)
-        for (g, r) in crossed.count.index:
-            if counts.at[g, r] == 0:
+
+def hide_small_cells(data: AnalysisInput, settings: Settings,
+                     forced: Mapping[str, Collection[Any]]) -> Membership:
+    """Which groups, roles and group x role cells are hidden by their number of members.
+
+    Respondents of a hidden group are then left out of every role breakdown (they count only
+    in the overall figures). Group and role tables are linked through their shared members:
+    with a hidden group's people inside the role figures, the role totals, the shown groups
+    and the overall total together pin a hidden group's mean down to within one person's
+    answer. Left out, nothing shown beyond the overall total depends on a hidden group, and
+    the overall total minus the shown groups covers all hidden groups together, which
+    complementary suppression keeps at `min_group_size` people or more."""
+    k = settings.k
+    groups, roles = data.groups, data.roles
+    group_hidden = suppressed_keys(groups.value_counts(sort=False), k, forced.get("groups", ()))
+    if roles is None:
+        return Membership(data, group_hidden, None, None)
+    in_hidden_group = groups.map(group_hidden).astype(bool).to_numpy()
+    roles = roles.where(~in_hidden_group)
+    role_hidden = suppressed_keys(roles.value_counts(sort=False), k, forced.get("roles", ()))
+    crossed = pd.crosstab(groups, roles)
+    hidden = (_rows_hidden(group_hidden, crossed.columns)
+              | _rows_hidden(role_hidden, crossed.index).T)
+    for pair in forced.get("group_roles", ()):
+        g, r = (str(x) for x in pair)
+        if g in hidden.index and r in hidden.columns:
+            hidden.at[g, r] = True
+    cell_hidden = suppressed_cells(crossed, k, hidden=hidden, lines=(0, 1))
+    return Membership(replace(data, roles=roles), group_hidden, role_hidden, cell_hidden)
+
+
+@dataclass(frozen=True)
+class ItemStage:
+    """Every item's statistics: the frames later stages read, and the items of the result."""
+
+    moments: GroupMoments
+    hidden: pd.DataFrame  # groups x items
+    rwg: pd.DataFrame
+    rwg_skewed: pd.DataFrame | None
+    rwg_shown: pd.DataFrame
+    ad: pd.DataFrame
+    icc: pd.DataFrame
+    split: pd.DataFrame | None
+    group_scores: pd.DataFrame
+    scores: pd.Series  # overall 0-100 score per item
+    role_gaps: pd.DataFrame
+    entries: dict[str, ItemResult]
+
+
+def score_items(settings: Settings, membership: Membership) -> ItemStage:
+    """Item statistics overall, per shown team (with agreement) and per shown role."""
+    data, scale = membership.data, settings.scale
+    scored, groups, roles = data.scored, data.groups, data.roles
+    overall = Summary.of(GroupMoments.of(scored, None), scale)
+    moments = GroupMoments.of(scored, groups)
+    by_group = Summary.of(moments, scale)
+    hidden = settings.breakdown_hidden(moments.count, membership.group_hidden)
+    item_rwg = rwg(moments, settings.null_var)
+    skewed = (None if settings.skewed_var is None else rwg(moments, settings.skewed_var))
+    item_ad = ad_m(scored, groups, moments)
+    item_icc = icc(moments.shown(hidden))
+    rwg_shown = item_rwg.where(~hidden)
+    group_scores = by_group.score.where(~hidden)
+    split: pd.DataFrame | None
+    if settings.pre_scored:
+        chance = pd.DataFrame(np.nan, index=item_rwg.index, columns=item_rwg.columns)
+        split = None
+    else:
+        chance = chance_rwg(moments.count, settings.options)
+        split_p = split_p_values(moments, settings.options).where(~hidden)
+        split = split_teams(split_p)
+    distribution = answer_distribution(scored, scale)
+    item_scores = overall.score.iloc[0]  # the one row, "all"
+    role_cells_of: Callable[[str], dict[str, Stats | Suppressed]] | None = None
+    if roles is not None and membership.role_hidden is not None:
+        role_moments = GroupMoments.of(scored, roles)
+        by_role = Summary.of(role_moments, scale)
+        role_hidden = settings.breakdown_hidden(role_moments.count, membership.role_hidden)
+        item_role_gaps = role_gaps(by_role, role_hidden, scale)
+        role_cells_of = _cells_of(by_role, role_hidden, role_moments.count.index)
+    else:
+        item_role_gaps = pd.DataFrame(index=scored.columns,
+                                      columns=["high", "low", "difference", "effect_size",
+                                               "p_value", "p_adjusted", "q_value", "pairs"])
+    entries: dict[str, ItemResult] = {}
+    keys = [str(g) for g in moments.count.index]
+    for q in settings.bank.questions:
+        qid = q.id
+        cells = list(by_group.column(qid).values())
+        rwg_values, ad_values = item_rwg[qid].tolist(), item_ad[qid].tolist()
+        chance_values = chance[qid].tolist()
+        skewed_values = [None] * len(keys) if skewed is None else skewed[qid].tolist()
+        split_values = [None] * len(keys) if split is None else split[qid].tolist()
+        group_cells: dict[str, ItemGroupCell | Suppressed] = {}
+        for i, (key, hide) in enumerate(zip(keys, hidden[qid].tolist(), strict=True)):
+            if hide:
+                group_cells[key] = SUPPRESSED
                 continue
-            cells.setdefault(str(g), {})[str(r)] = SUPPRESSED if hidden.at[g, r] else stats[(g, r)]
-        return cells
+            group_cells[key] = ItemGroupCell.model_validate(json_ready({
+                **cells[i], "rwg": rwg_values[i], "rwg_skewed": skewed_values[i],
+                "rwg_chance": chance_values[i],
+                "agrees": _agrees(rwg_values[i], rwg_values[i], chance_values[i]),
+                "split": split_values[i], "ad_m": ad_values[i],
+            }))
+        overall_cell = overall.column(qid)["all"]
+        figures = json_ready({
+            "dimension": q.dimension,
+            "lens": q.lens,
+            "reverse": q.reverse,
+            **overall_cell,
+            "icc1": item_icc.at[qid, "icc1"],
+            "icc2": item_icc.at[qid, "icc2"],
+            "rwg_mean": rwg_shown[qid].mean(),
+            "rwg_skewed_mean": (None if skewed is None
+                                else skewed[qid].where(~hidden[qid]).mean()),
+            "ad_m_mean": item_ad[qid].where(~hidden[qid]).mean(),
+            "distribution": {point: int(count) for point, count in distribution[qid].items()},
+        })
+        entries[qid] = ItemResult(
+            **figures, groups=group_cells,
+            roles=None if role_cells_of is None else role_cells_of(qid))
+    return ItemStage(moments, hidden, item_rwg, skewed, rwg_shown, item_ad, item_icc, split,
+                     group_scores, item_scores, item_role_gaps, entries)
 
-    # -- divergence -----------------------------------------------------------------------------
 
-    def divergence(self) -> dict:
-        start = time.perf_counter()
-        items = divergent_items(self.bank, self.item_rwg_shown, self.item_split, self.item_icc,
-                                self.item_group_scores, self.item_role_gaps)
-        self.divergent = items
-        self.divergent_count = pd.Series([e["dimension"] for e in items],
-                                         dtype=object).value_counts()
-        self.timings["divergent_items"] = time.perf_counter() - start
-        start = time.perf_counter()
-        model = PerceptionClusters(min_cluster_size=self.k,
-                                   random_state=self.random_state).fit(self.data.scored)
-        self.clusters = describe_clusters(
-            model, self.data.scored, self.bank, groups=self.data.groups, roles=self.data.roles,
-            group_hidden=self.group_hidden, role_hidden=self.role_hidden,
-            min_group_size=self.k)
-        self.timings["clusters"] = time.perf_counter() - start
-        return {"items": items, "clusters": self.clusters}
+def _cells_of(summary: Summary, hidden: pd.DataFrame, keys: pd.Index
+              ) -> Callable[[str], dict[str, Stats | Suppressed]]:
+    """One column's cells of a keys x columns breakdown, shown or suppressed."""
+    def cells(column: str) -> dict[str, Stats | Suppressed]:
+        stats = summary.column(column)
+        return {str(key): SUPPRESSED if hidden.at[key, column]
+                else Stats.model_validate(json_ready(stats[key])) for key in keys}
+    return cells
 
-    def agreement_terms(self) -> dict:
-        """The nulls, cut-offs and error rates the agreement figures were judged by, so that
-        pages, reports and the method appendix state what was computed."""
-        return {
-            "null": "uniform",
-            "options": self.options,
-            "null_variance": self.null_var,
-            "slightly_skewed_variance": self.skewed_var,
-            "agreement_threshold": CONSENSUS_THRESHOLD,
-            "weak_threshold": WEAK_CONSENSUS,
-            "beyond_chance_share": MIN_BEYOND_CHANCE_SHARE,
-            "chance_level": CHANCE_LEVEL,
-            "ad_m_cutoff": ad_m_cutoff(self.options),
-            "reliability_threshold": RELIABILITY_THRESHOLD,
-            "significance": SIGNIFICANCE,
-            "effect_size": EFFECT_SIZE_NAME,
-            "pre_scored": self.pre_scored,
-            "note": (
-                "Some answers are not on the answer scale's points (pre-scored data): rwg and "
-                "rwg(j) compare variances with random answering over the scale's options, which "
-                "such values do not follow, so no team is judged to agree beyond chance or to be "
-                "split, and the agreement figures are indicative only."
-                if self.pre_scored else None),
-        }
 
-    # -- alignment and facts --------------------------------------------------------------------
+@dataclass(frozen=True)
+class DimensionStage:
+    """Every dimension's scores and agreement: the frames later stages read, and the
+    dimensions of the result before their alignment is known."""
 
-    def alignment(self) -> pd.DataFrame:
-        rows = []
-        overall = self.dim_overall
-        for d in self.bank.dimensions:
-            lens_score = {}
-            lens_n = {}
-            for lens in ("architecture", "operating_model"):
-                column = lens_column(d.id, lens)
-                present = column in overall.score.columns
-                lens_score[lens] = overall.score.at["all", column] if present else np.nan
-                lens_n[lens] = overall.n.at["all", column] if present else 0
-            rows.append({
-                "dimension": d.id,
-                "weight": d.weight,
-                "score": overall.score.at["all", d.id],
-                "n": overall.n.at["all", d.id],
-                "architecture": lens_score["architecture"],
-                "operating_model": lens_score["operating_model"],
-                "n_architecture": lens_n["architecture"],
-                "n_operating_model": lens_n["operating_model"],
-                "consensus": self.consensus[d.id],
-                "beyond_chance_share": self.beyond_chance_share[d.id],
-            })
-        self.table = align(pd.DataFrame(rows).set_index("dimension"), self.k)
-        return self.table
+    respondents: pd.DataFrame  # respondents x dimension and lens scores
+    overall: Summary
+    by_group: Summary
+    hidden: pd.DataFrame  # groups x dimensions
+    role_gaps: pd.DataFrame | None  # None without roles
+    rwg_j: dict[str, pd.Series]  # shown teams only
+    team_agreement: dict[str, pd.Series]  # mean item rwg, shown teams only
+    consensus: dict[str, float]
+    beyond_chance_share: dict[str, float]
+    teams_without_agreement: dict[str, int | None]
+    alpha: dict[str, float]
+    entries: dict[str, dict[str, Any]]  # JSON-ready, completed by `assemble`
 
-    def facts(self, table: pd.DataFrame, clusters_k: int | None) -> Facts:
-        dimensions: dict[str, dict[str, Any]] = {}
-        for d in self.bank.dimensions:
-            row = table.loc[d.id]
-            role_gap = role_gap_q = None
-            if self.data.roles is not None:
-                role_gap = self.dim_role_gaps.at[d.id, "difference"]
-                role_gap_q = self.dim_role_gaps.at[d.id, "q_value"]
-            dimensions[d.id] = {
-                "score": row["score"],
-                "architecture": row["architecture"],
-                "operating_model": row["operating_model"],
-                "lens_gap": row["lens_gap"],
-                "alignment": row["alignment"],
-                "consensus": row["consensus"],
-                "alpha": self.alpha[d.id],
-                "role_gap": role_gap,
-                "role_gap_p": role_gap_q,
-                "teams_without_agreement": self.teams_without_agreement[d.id],
-                "divergent_items": int(self.divergent_count.get(d.id, 0)),
+
+def score_dimensions(settings: Settings, membership: Membership,
+                     items: ItemStage) -> DimensionStage:
+    """Dimension scores overall, per shown team (with agreement and reliability), per shown
+    role and per shown team x role cell."""
+    data, scale, k = membership.data, settings.scale, settings.k
+    scored, groups, roles = data.scored, data.groups, data.roles
+    respondents = score_respondents(scored, settings.bank)
+    overall = Summary.of(GroupMoments.of(respondents, None), scale)
+    moments = GroupMoments.of(respondents, groups)
+    by_group = Summary.of(moments, scale)
+    hidden = settings.breakdown_hidden(moments.count, membership.group_hidden)
+    score_icc = icc(moments.shown(hidden))
+    dim_role_gaps = None
+    breakdown: _RoleBreakdown | None = None
+    if roles is not None and membership.role_hidden is not None:
+        role_moments = GroupMoments.of(respondents, roles)
+        by_role = Summary.of(role_moments, scale)
+        role_hidden = settings.breakdown_hidden(role_moments.count, membership.role_hidden)
+        dims = [d.id for d in settings.bank.dimensions]
+        dim_role_gaps = role_gaps(
+            Summary(*(getattr(by_role, f)[dims] for f in
+                      ("n", "mean", "sd", "ci_low", "ci_high", "score"))),
+            role_hidden[dims], scale)
+        crossed = GroupMoments.of(respondents, [groups, roles])
+        breakdown = _RoleBreakdown(role_moments, by_role, role_hidden, crossed,
+                                   Summary.of(crossed, scale))
+    rwg_j_shown: dict[str, pd.Series] = {}
+    team_agreement: dict[str, pd.Series] = {}
+    consensus_of: dict[str, float] = {}
+    beyond_chance_share: dict[str, float] = {}
+    teams_without_agreement: dict[str, int | None] = {}
+    alpha: dict[str, float] = {}
+    out: dict[str, dict[str, Any]] = {}
+    ad_cutoff = ad_m_cutoff(settings.options)
+    for d in settings.bank.dimensions:
+        qids = [q.id for q in settings.bank.questions_in(d.id)]
+        dim_rwg_j = rwg_j(items.moments, settings.null_var, qids)
+        dim_skewed = (None if settings.skewed_var is None
+                      else rwg_j(items.moments, settings.skewed_var, qids))
+        # Each team's agreement on the dimension at the level of its items (not inflated by
+        # the number of items), and the dimension's consensus as the mean of its items' mean
+        # rwg over shown teams: the same figures the item rows show, so they cannot disagree.
+        dim_agreement = item_agreement(items.rwg, qids)
+        consensus = items.rwg_shown[qids].mean(axis=0).mean()
+        consensus_skewed = (None if items.rwg_skewed is None else
+                            items.rwg_skewed[qids].where(~items.hidden[qids])
+                            .mean(axis=0).mean())
+        dim_ad = items.ad[qids].mean(axis=1)
+        counts = items.moments.count[qids]
+        answered_items = (counts >= 2).sum(axis=1)
+        typical_n = counts.where(counts >= 2).mean(axis=1)
+        shown = ~hidden[d.id]
+        icc1 = _at(score_icc, d.id, "icc1")
+        reliability = team_reliability(moments.count[d.id].astype(float), icc1)
+        rwg_j_shown[d.id] = dim_rwg_j.where(shown)
+        team_agreement[d.id] = dim_agreement.where(shown)
+        consensus_of[d.id] = consensus
+        alpha[d.id] = cronbach_alpha(scored[qids])
+        group_cells: dict[str, Any] = {}
+        dim_cells = by_group.column(d.id)
+        beyond: list[bool] = []
+        for g in moments.count.index:
+            if hidden.at[g, d.id]:
+                group_cells[str(g)] = SUPPRESSED_JSON
+                continue
+            chance = (None if settings.pre_scored or pd.isna(typical_n[g]) else
+                      rwg_j_chance(int(round(typical_n[g])), int(answered_items[g]),
+                                   settings.options))
+            if chance is not None and pd.notna(dim_rwg_j[g]):
+                beyond.append(bool(dim_rwg_j[g] > chance))
+            cell = dim_cells[g]
+            cell["rwg_j"] = dim_rwg_j[g]
+            cell["rwg_j_skewed"] = None if dim_skewed is None else dim_skewed[g]
+            cell["rwg_j_chance"] = chance
+            cell["rwg_mean"] = dim_agreement[g]
+            cell["agrees"] = _agrees(dim_agreement[g], dim_rwg_j[g], chance)
+            cell["ad_m"] = dim_ad[g]
+            cell["ad_m_agrees"] = None if pd.isna(dim_ad[g]) else bool(dim_ad[g] <= ad_cutoff)
+            cell["reliability"] = reliability[g]
+            cell["reliable"] = (None if pd.isna(reliability[g])
+                                else bool(reliability[g] >= RELIABILITY_THRESHOLD))
+            cell["lenses"] = {
+                lens: (by_group.score.at[g, lens_column(d.id, lens)]
+                       if lens_column(d.id, lens) in moments.count.columns
+                       and _at(moments.count, g, lens_column(d.id, lens)) >= k else None)
+                for lens in ("architecture", "operating_model")
             }
-        for values in dimensions.values():
-            for key, value in values.items():
-                values[key] = _number(value)
-        global_ = {
-            "overall_alignment": _number(weighted_mean(table["alignment"], table["weight"])),
-            "overall_score": _number(weighted_mean(table["score"], table["weight"])),
-            "n_respondents": len(self.data.answers),
-            "response_rate": _number(self.response_rate),
-            "clusters": clusters_k,
+            group_cells[str(g)] = cell
+        beyond_chance_share[d.id] = (float(np.mean(beyond)) if beyond else np.nan)
+        teams_without_agreement[d.id] = (None if settings.pre_scored
+                                         else len(beyond) - sum(beyond))
+        entry: dict[str, Any] = {
+            "title": d.title,
+            "weight": d.weight,
+            "items": qids,
+            **overall.column(d.id)["all"],
+            "alpha": alpha[d.id],
+            "icc1": icc1,
+            "icc2": score_icc.at[d.id, "icc2"],
+            "icc_f": score_icc.at[d.id, "f"],
+            "icc_p": score_icc.at[d.id, "p"],
+            "icc1_group_size": score_icc.at[d.id, "k"],
+            "rwg_j_mean": dim_rwg_j.where(shown).mean(),
+            "rwg_j_skewed_mean": None if dim_skewed is None else dim_skewed.where(shown).mean(),
+            "consensus_skewed": consensus_skewed,
+            "teams_shown": int(shown.sum()),
+            "teams_beyond_chance": sum(beyond),
+            "teams_without_agreement": teams_without_agreement[d.id],
+            "teams_agree": sum(1 for c in group_cells.values() if c.get("agrees")),
+            "teams_reliable": sum(1 for c in group_cells.values() if c.get("reliable")),
+            # Teams that AD(M) and rwg read differently, for the page to explain.
+            "readings_differ": [g for g, c in group_cells.items()
+                                if c.get("agrees") is not None
+                                and c.get("ad_m_agrees") is not None
+                                and c["agrees"] != c["ad_m_agrees"]],
+            "ad_m_mean": dim_ad.where(shown).mean(),
+            "lens_stats": {
+                lens: overall.column(lens_column(d.id, lens))["all"]
+                for lens in ("architecture", "operating_model")
+                if lens_column(d.id, lens) in respondents.columns
+            },
+            "role_gap": None,
+            "groups": group_cells,
         }
-        return Facts(dimensions, global_)
+        if breakdown is not None and dim_role_gaps is not None:
+            entry["role_gap"] = dim_role_gaps.at[d.id, "difference"]
+            entry["role_gap_test"] = {
+                key: dim_role_gaps.at[d.id, key]
+                for key in ("high", "low", "effect_size", "p_value", "p_adjusted", "q_value")}
+            role_cells = breakdown.by_role.column(d.id)
+            entry["roles"] = {
+                str(r): SUPPRESSED_JSON if breakdown.role_hidden.at[r, d.id] else role_cells[r]
+                for r in breakdown.moments.count.index
+            }
+            entry["group_roles"] = _group_role_cells(
+                settings, membership, d.id, breakdown, hidden[d.id],
+                breakdown.role_hidden[d.id])
+        out[d.id] = entry
+    return DimensionStage(respondents, overall, by_group, hidden, dim_role_gaps, rwg_j_shown,
+                          team_agreement, consensus_of, beyond_chance_share,
+                          teams_without_agreement, alpha, out)
 
-    # -- evidence for recommendations -----------------------------------------------------------
 
-    def evidence(self, dim_id: str | None, clauses: list[dict]) -> dict:
-        """The items and reportable groups behind a firing rule (never a suppressed group)."""
-        found: dict[str, Any] = {"facts": clauses, "items": [], "groups": []}
-        facts = {c["fact"] for c in clauses}
-        if "clusters" in facts:
-            found["clusters"] = [{"id": c["id"], "label": c["label"], "share": c["share"]}
-                                 for c in self.clusters["clusters"]]
-        if dim_id is None:
-            return found
-        questions = self.bank.questions_in(dim_id)
-        if facts & {"consensus", "role_gap", "role_gap_p", "divergent_items",
-                     "teams_without_agreement"}:
-            divergent = [e for e in self.divergent if e["dimension"] == dim_id]
-            found["items"] = [{"item": e["item"], "lens": e["lens"], "reasons": e["reasons"],
-                               "score": self.item_scores[e["item"]]}
-                              for e in divergent[:EVIDENCE_ITEMS]]
-        if not found["items"]:
-            lens = None
-            gap = next((c["value"] for c in clauses if c["fact"] == "lens_gap"
-                        and c["dimension"] == dim_id), None)
-            if gap is not None:
-                lens = "architecture" if gap < 0 else "operating_model"
-            elif facts & {"architecture", "operating_model"}:
-                lens = "architecture" if "architecture" in facts else "operating_model"
-            chosen = [q for q in questions if lens is None or q.lens == lens]
-            ranked = sorted(chosen, key=lambda q: _sort_value(self.item_scores[q.id]))
-            found["items"] = [{"item": q.id, "lens": q.lens, "score": self.item_scores[q.id]}
-                              for q in ranked[:EVIDENCE_ITEMS]]
-        shown = ~self.dim_hidden[dim_id]
-        scores = self.dim_by_group.score[dim_id][shown]
-        agreement = self.team_agreement[dim_id][shown]
-        key = agreement if facts & {"consensus", "teams_without_agreement"} else scores
-        ordered = key.sort_values(na_position="last").index[:EVIDENCE_GROUPS]
-        found["groups"] = [{"group": str(g), "score": scores[g], "rwg_mean": agreement[g],
-                            "rwg_j": self.rwg_j[dim_id][g],
-                            "n": self.dim_by_group.n.at[g, dim_id]} for g in ordered]
-        if facts & {"role_gap", "role_gap_p"} and self.data.roles is not None:
-            gap = self.dim_role_gaps.loc[dim_id]
-            if pd.notna(gap["high"]):
-                found["roles"] = {"high": str(gap["high"]), "low": str(gap["low"]),
-                                  "difference": gap["difference"],
-                                  "effect_size": gap["effect_size"], "p_value": gap["p_value"],
-                                  "p_adjusted": gap["p_adjusted"], "q_value": gap["q_value"]}
+@dataclass(frozen=True)
+class _RoleBreakdown:
+    """Dimension scores per role and per group x role."""
+
+    moments: GroupMoments
+    by_role: Summary
+    role_hidden: pd.DataFrame  # roles x dimensions
+    crossed: GroupMoments
+    crossed_summary: Summary
+
+
+def _group_role_cells(settings: Settings, membership: Membership, dim_id: str,
+                      breakdown: _RoleBreakdown, group_hidden: pd.Series,
+                      role_hidden: pd.Series) -> dict[str, dict[str, Any]]:
+    """One dimension's group x role table, suppressed as a two-way breakdown."""
+    crossed = breakdown.crossed
+    counts = crossed.count[dim_id].unstack(fill_value=0)
+    counts = counts.reindex(index=group_hidden.index, columns=role_hidden.index, fill_value=0)
+    already = (_rows_hidden(group_hidden, counts.columns)
+               | _rows_hidden(role_hidden, counts.index).T)
+    if membership.cell_hidden is not None:
+        already |= membership.cell_hidden.reindex(index=counts.index, columns=counts.columns,
+                                                  fill_value=False)
+    hidden = suppressed_cells(counts, settings.k, hidden=already, lines=(0, 1))
+    cells: dict[str, dict[str, Any]] = {}
+    stats = breakdown.crossed_summary.column(dim_id)
+    for (g, r) in crossed.count.index:
+        if counts.at[g, r] == 0:
+            continue
+        cells.setdefault(str(g), {})[str(r)] = (SUPPRESSED_JSON if hidden.at[g, r]
+                                                 else stats[(g, r)])
+    return cells
+
+
+@dataclass(frozen=True)
+class DivergenceStage:
+    items: list[DivergentItem]
+    count: pd.Series  # divergent items per dimension
+    clusters: Clusters
+
+
+def find_divergence(settings: Settings, membership: Membership, items: ItemStage,
+                    timings: dict[str, float]) -> DivergenceStage:
+    """Divergent items and perception clusters."""
+    data = membership.data
+    start = time.perf_counter()
+    listed = divergent_items(settings.bank, items.rwg_shown, items.split, items.icc,
+                             items.group_scores, items.role_gaps)
+    count = pd.Series([e["dimension"] for e in listed], dtype=object).value_counts()
+    timings["divergent_items"] = time.perf_counter() - start
+    start = time.perf_counter()
+    model = PerceptionClusters(min_cluster_size=settings.k,
+                               random_state=settings.random_state).fit(data.scored)
+    clusters = describe_clusters(
+        model, data.scored, settings.bank, groups=data.groups, roles=data.roles,
+        group_hidden=membership.group_hidden, role_hidden=membership.role_hidden,
+        min_group_size=settings.k)
+    timings["clusters"] = time.perf_counter() - start
+    return DivergenceStage([DivergentItem.model_validate(json_ready(e)) for e in listed], count,
+                           Clusters.model_validate(json_ready(clusters)))
+
+
+def agreement_terms(settings: Settings) -> AgreementTerms:
+    """The nulls, cut-offs and error rates the agreement figures were judged by, so that
+    pages, reports and the method appendix state what was computed."""
+    return AgreementTerms(
+        null="uniform",
+        options=settings.options,
+        null_variance=settings.null_var,
+        slightly_skewed_variance=settings.skewed_var,
+        agreement_threshold=CONSENSUS_THRESHOLD,
+        weak_threshold=WEAK_CONSENSUS,
+        beyond_chance_share=MIN_BEYOND_CHANCE_SHARE,
+        chance_level=CHANCE_LEVEL,
+        ad_m_cutoff=ad_m_cutoff(settings.options),
+        reliability_threshold=RELIABILITY_THRESHOLD,
+        significance=SIGNIFICANCE,
+        effect_size=EFFECT_SIZE_NAME,
+        pre_scored=settings.pre_scored,
+        note=(
+            "Some answers are not on the answer scale's points (pre-scored data): rwg and "
+            "rwg(j) compare variances with random answering over the scale's options, which "
+            "such values do not follow, so no team is judged to agree beyond chance or to be "
+            "split, and the agreement figures are indicative only."
+            if settings.pre_scored else None),
+    )
+
+
+def alignment_table(settings: Settings, dims: DimensionStage) -> pd.DataFrame:
+    """Per dimension: weight, score, lens scores, consensus, lens gap, alignment, confidence."""
+    rows = []
+    overall = dims.overall
+    for d in settings.bank.dimensions:
+        lens_score = {}
+        lens_n = {}
+        for lens in ("architecture", "operating_model"):
+            column = lens_column(d.id, lens)
+            present = column in overall.score.columns
+            lens_score[lens] = overall.score.at["all", column] if present else np.nan
+            lens_n[lens] = overall.n.at["all", column] if present else 0
+        rows.append({
+            "dimension": d.id,
+            "weight": d.weight,
+            "score": overall.score.at["all", d.id],
+            "n": overall.n.at["all", d.id],
+            "architecture": lens_score["architecture"],
+            "operating_model": lens_score["operating_model"],
+            "n_architecture": lens_n["architecture"],
+            "n_operating_model": lens_n["operating_model"],
+            "consensus": dims.consensus[d.id],
+            "beyond_chance_share": dims.beyond_chance_share[d.id],
+        })
+    return align(pd.DataFrame(rows).set_index("dimension"), settings.k)
+
+
+def collect_facts(settings: Settings, membership: Membership, table: pd.DataFrame,
+                  dims: DimensionStage, divergence: DivergenceStage) -> Facts:
+    """The facts the bank's rules test, None where unknown."""
+    dimensions: dict[str, dict[str, Any]] = {}
+    for d in settings.bank.dimensions:
+        row = table.loc[d.id]
+        role_gap = role_gap_q = None
+        if dims.role_gaps is not None:
+            role_gap = dims.role_gaps.at[d.id, "difference"]
+            role_gap_q = dims.role_gaps.at[d.id, "q_value"]
+        dimensions[d.id] = {
+            "score": row["score"],
+            "architecture": row["architecture"],
+            "operating_model": row["operating_model"],
+            "lens_gap": row["lens_gap"],
+            "alignment": row["alignment"],
+            "consensus": row["consensus"],
+            "alpha": dims.alpha[d.id],
+            "role_gap": role_gap,
+            "role_gap_p": role_gap_q,
+            "teams_without_agreement": dims.teams_without_agreement[d.id],
+            "divergent_items": int(divergence.count.get(d.id, 0)),
+        }
+    for values in dimensions.values():
+        for key, value in values.items():
+            values[key] = _number(value)
+    global_ = {
+        "overall_alignment": _number(weighted_mean(table["alignment"], table["weight"])),
+        "overall_score": _number(weighted_mean(table["score"], table["weight"])),
+        "n_respondents": len(membership.data.answers),
+        "response_rate": _number(settings.response_rate),
+        "clusters": divergence.clusters.k,
+    }
+    return Facts(dimensions, global_)
+
+
+def find_evidence(settings: Settings, items: ItemStage, dims: DimensionStage,
+                  divergence: DivergenceStage, dim_id: str | None,
+                  clauses: list[dict[str, Any]]) -> dict[str, Any]:
+    """The items and reportable groups behind a firing rule (never a suppressed group)."""
+    found: dict[str, Any] = {"facts": clauses, "items": [], "groups": []}
+    facts = {c["fact"] for c in clauses}
+    if "clusters" in facts:
+        found["clusters"] = [{"id": c.id, "label": c.label, "share": c.share}
+                             for c in divergence.clusters.clusters]
+    if dim_id is None:
         return found
+    questions = settings.bank.questions_in(dim_id)
+    if facts & {"consensus", "role_gap", "role_gap_p", "divergent_items",
+                "teams_without_agreement"}:
+        divergent = [e for e in divergence.items if e.dimension == dim_id]
+        found["items"] = [{"item": e.item, "lens": e.lens, "reasons": e.reasons,
+                           "score": items.scores[e.item]}
+                          for e in divergent[:EVIDENCE_ITEMS]]
+    if not found["items"]:
+        lens = None
+        gap = next((c["value"] for c in clauses if c["fact"] == "lens_gap"
+                    and c["dimension"] == dim_id), None)
+        if gap is not None:
+            lens = "architecture" if gap < 0 else "operating_model"
+        elif facts & {"architecture", "operating_model"}:
+            lens = "architecture" if "architecture" in facts else "operating_model"
+        chosen = [q for q in questions if lens is None or q.lens == lens]
+        ranked = sorted(chosen, key=lambda q: _sort_value(items.scores[q.id]))
+        found["items"] = [{"item": q.id, "lens": q.lens, "score": items.scores[q.id]}
+                          for q in ranked[:EVIDENCE_ITEMS]]
+    shown = ~dims.hidden[dim_id]
+    scores = dims.by_group.score[dim_id][shown]
+    agreement = dims.team_agreement[dim_id][shown]
+    key = agreement if facts & {"consensus", "teams_without_agreement"} else scores
+    ordered = key.sort_values(na_position="last").index[:EVIDENCE_GROUPS]
+    found["groups"] = [{"group": str(g), "score": scores[g], "rwg_mean": agreement[g],
+                        "rwg_j": dims.rwg_j[dim_id][g],
+                        "n": dims.by_group.n.at[g, dim_id]} for g in ordered]
+    if facts & {"role_gap", "role_gap_p"} and dims.role_gaps is not None:
+        gap_row = dims.role_gaps.loc[dim_id]
+        if pd.notna(gap_row["high"]):
+            found["roles"] = {"high": str(gap_row["high"]), "low": str(gap_row["low"]),
+                              "difference": gap_row["difference"],
+                              "effect_size": gap_row["effect_size"],
+                              "p_value": gap_row["p_value"],
+                              "p_adjusted": gap_row["p_adjusted"],
+                              "q_value": gap_row["q_value"]}
+    return found
+
+
+def assemble(settings: Settings, membership: Membership, items: ItemStage,
+             dims: DimensionStage, divergence: DivergenceStage, table: pd.DataFrame,
+             facts: Facts, recommendations: list[dict[str, Any]],
+             verdict: dict[str, Any]) -> AnalysisResult:
+    """The result from the stages' outputs."""
+    dimensions: dict[str, DimensionResult] = {}
+    for dim_id, entry in dims.entries.items():
+        row = table.loc[dim_id]
+        dimensions[dim_id] = DimensionResult.model_validate(json_ready({
+            **entry,
+            "lenses": {"architecture": row["architecture"],
+                       "operating_model": row["operating_model"]},
+            "lens_gap": row["lens_gap"],
+            "alignment": row["alignment"],
+            "consensus": row["consensus"],
+            "consensus_reading": consensus_reading(_at(table, dim_id, "consensus")),
+            "low_confidence": bool(row["low_confidence"]),
+            "divergent_items": int(divergence.count.get(dim_id, 0)),
+        }))
+    consensus = weighted_mean(table["consensus"], table["weight"])
+    group_hidden, role_hidden = membership.group_hidden, membership.role_hidden
+    k = settings.k
+    return AnalysisResult(
+        bank=BankRef(id=settings.bank.id, version=settings.bank.version,
+                     title=settings.bank.title),
+        scale=ScaleRef(min=settings.scale.min, max=settings.scale.max),
+        n_respondents=len(membership.data.answers),
+        min_group_size=k,
+        response_rate=_finite(settings.response_rate),
+        overall=Overall.model_validate(json_ready({
+            "alignment": facts.global_["overall_alignment"],
+            "score": facts.global_["overall_score"],
+            "consensus": consensus,
+            "consensus_reading": consensus_reading(consensus),
+            "groups": len(group_hidden),
+            "groups_suppressed": int(group_hidden.sum()),
+            "roles": 0 if role_hidden is None else len(role_hidden),
+            "roles_suppressed": 0 if role_hidden is None else int(role_hidden.sum()),
+        })),
+        suppressed_note=(
+            f"Groups, roles and group x role cells with fewer than {k} respondents are "
+            "shown as suppressed, together with the next smallest cell where a hidden value "
+            "could otherwise be worked out from the total."
+        ),
+        agreement=agreement_terms(settings),
+        dimensions=dimensions,
+        items=items.entries,
+        divergence=Divergence(items=divergence.items, clusters=divergence.clusters),
+        recommendations=[RecommendationResult.model_validate(json_ready(r))
+                         for r in recommendations],
+        readiness=Readiness.model_validate(json_ready(verdict)),
+        suppressed=membership.suppressed_names(),
+    )
+
+
+def run_stages(data: AnalysisInput, settings: Settings,
+               forced: Mapping[str, Collection[Any]],
+               timings: dict[str, float] | None = None) -> AnalysisResult:
+    """The stages in order, each given what it reads. `timings`, when given, receives the
+    seconds each stage took (read by the benchmark)."""
+    took: dict[str, float] = {} if timings is None else timings
+
+    def timed(stage: str, started: float) -> None:
+        took[stage] = time.perf_counter() - started
+
+    start = time.perf_counter()
+    membership = hide_small_cells(data, settings, forced)
+    timed("suppression", start)
+    start = time.perf_counter()
+    items = score_items(settings, membership)
+    timed("items", start)
+    start = time.perf_counter()
+    dims = score_dimensions(settings, membership, items)
+    timed("dimensions", start)
+    divergence = find_divergence(settings, membership, items, took)
+    start = time.perf_counter()
+    table = alignment_table(settings, dims)
+    timed("alignment", start)
+    facts = collect_facts(settings, membership, table, dims, divergence)
+    start = time.perf_counter()
+    recommendations = recommend(
+        settings.bank, facts,
+        lambda dim_id, clauses: find_evidence(settings, items, dims, divergence, dim_id,
+                                              clauses))
+    verdict = readiness(settings.bank, facts)
+    timed("rules", start)
+    return assemble(settings, membership, items, dims, divergence, table, facts,
+                    recommendations, verdict)
 
 
 def _agrees(level: Any, index: Any, chance: float | None) -> bool | None:
@@ -628,6 +775,15 @@ def _agrees(level: Any, index: Any, chance: float | None) -> bool | None:
     if chance is None or pd.isna(chance) or pd.isna(level) or pd.isna(index):
         return None
     return bool(level >= CONSENSUS_THRESHOLD and index > chance)
+
+
+def _at(frame: pd.DataFrame, row: Any, column: Any) -> float:
+    """A cell of a frame of numbers (pandas-stubs type a cell as any scalar at all)."""
+    return cast(float, frame.at[row, column])
+
+
+def _finite(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
 
 
 def _sort_value(value: Any) -> float:

@@ -12,7 +12,7 @@ import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -40,7 +40,7 @@ class CsvInputError(ValueError):
         return [f"{self.source}: {p}" for p in self.problems]
 
 
-def _natural_key(value: str) -> tuple:
+def _natural_key(value: str) -> tuple[Any, ...]:
     """Order "2" before "10" (and "2.0" before "10.0") when keys are numbers, text otherwise."""
     try:
         return (0, float(value), value)
@@ -144,7 +144,7 @@ def _count_fields(lines: IO[str], delimiter: str, width: int) -> list[str]:
 
 
 def read_answers_csv(
-    source: str | Path | IO,
+    source: str | Path | IO[Any],
     bank: Bank,
     group_col: str,
     role_col: str | None = None,
@@ -205,7 +205,7 @@ def read_answers_csv(
         frame = pd.read_csv(
             source,
             sep=delimiter,
-            usecols=lambda c: c.strip() in set(wanted),
+            usecols=lambda c: str(c).strip() in set(wanted),
             dtype=dict.fromkeys(key_columns, str),
             keep_default_na=False,
             # "NA" and friends mean "don't know" in answer columns only: a team or role called
@@ -233,20 +233,20 @@ def read_answers_csv(
             located.append((row, position, f"row {row}, column {column}: empty"))
     columns: dict[str, pd.Series] = {}
     for offset, qid in enumerate(bank.question_ids, start=len(key_columns)):
-        column = frame[qid]
-        if column.dtype == object:
-            text = column.str.strip()
+        read = frame[qid]
+        if read.dtype == object:
+            text = read.str.strip()
             numbers = pd.to_numeric(text.where(~text.isin(DONT_KNOW_TOKENS)), errors="coerce")
             for row in frame.index[numbers.isna() & text.notna() & ~text.isin(DONT_KNOW_TOKENS)]:
                 located.append((row, offset,
                                 f"row {row}, column {qid}: '{text[row]}' is not a number"))
-            column = numbers
-        column = column.astype(float)
-        outside = column.notna() & ((column < bank.scale.min) | (column > bank.scale.max))
+            read = numbers
+        numeric = read.astype(float)
+        outside = numeric.notna() & ((numeric < bank.scale.min) | (numeric > bank.scale.max))
         for row in frame.index[outside]:
-            located.append((row, offset, f"row {row}, column {qid}: {column[row]:g} is outside "
+            located.append((row, offset, f"row {row}, column {qid}: {numeric[row]:g} is outside "
                                          f"the scale {bank.scale.min}..{bank.scale.max}"))
-        columns[qid] = column
+        columns[qid] = numeric
     if located:
         located.sort()
         problems = [message for _, _, message in located[:MAX_REPORTED_PROBLEMS]]

@@ -46,7 +46,7 @@ class Facts:
         return self.dimensions.get(dimension, {}).get(fact)
 
 
-def _dimensions_named(condition: dict) -> list[str]:
+def _dimensions_named(condition: dict[str, Any]) -> list[str]:
     """Every dimension a condition names, in order of appearance ("*" included)."""
     if "all" in condition or "any" in condition:
         clauses = condition.get("all", condition.get("any", []))
@@ -58,7 +58,8 @@ def _dimensions_named(condition: dict) -> list[str]:
     return [] if dim is None else [dim]
 
 
-def evaluate(condition: dict, facts: Facts, star: str | None) -> tuple[bool | None, float, list]:
+def evaluate(condition: dict[str, Any], facts: Facts, star: str | None
+             ) -> tuple[bool | None, float, list[dict[str, Any]]]:
     """Evaluate a condition with `*` standing for dimension `star`.
 
     Returns (truth, margin, clauses): truth is True, False or None (unknown); margin is how far past
@@ -92,7 +93,7 @@ def evaluate(condition: dict, facts: Facts, star: str | None) -> tuple[bool | No
     return holds, (distance if holds else -distance), [leaf]
 
 
-def _targets(condition: dict, bank: Bank) -> list[str | None]:
+def _targets(condition: dict[str, Any], bank: Bank) -> list[str | None]:
     """The dimensions a rule is evaluated for: each for "*", else the first one it names, else
     None (a rule on global facts only)."""
     named = _dimensions_named(condition)
@@ -102,7 +103,8 @@ def _targets(condition: dict, bank: Bank) -> list[str | None]:
 
 
 def recommend(bank: Bank, facts: Facts,
-              evidence: Callable[[str | None, list[dict]], dict]) -> list[dict]:
+              evidence: Callable[[str | None, list[dict[str, Any]]], dict[str, Any]]
+              ) -> list[dict[str, Any]]:
     """The bank's recommendations whose condition holds, highest priority first, then furthest
     past the threshold.
 
@@ -110,7 +112,7 @@ def recommend(bank: Bank, facts: Facts,
     Each entry: `id`, `title`, `text` (placeholders filled from the dimension's and the global
     facts), `priority`, `dimension` (None for a rule on global facts only), `evidence`.
     """
-    fired: list[tuple[int, float, int, dict]] = []
+    fired: list[tuple[int, float, int, dict[str, Any]]] = []
     for order, rule in enumerate(bank.recommendations):
         for target in _targets(rule.when, bank):
             truth, margin, clauses = evaluate(rule.when, facts, target)
@@ -134,7 +136,7 @@ def recommend(bank: Bank, facts: Facts,
     return [entry[3] for entry in fired]
 
 
-def readiness(bank: Bank, facts: Facts) -> dict:
+def readiness(bank: Bank, facts: Facts) -> dict[str, Any]:
     """The re-platforming verdict from the bank's gates.
 
     A gate with `dimension: "*"` must hold for every dimension. Returns `{"verdict", "gates"}`:
@@ -143,7 +145,7 @@ def readiness(bank: Bank, facts: Facts) -> dict:
     (the gate's reason, or "insufficient data"; None when passed), `evidence` (the tested facts and
     the dimensions where it failed).
     """
-    gates: list[dict] = []
+    gates: list[dict[str, Any]] = []
     for gate in bank.readiness:
         targets = _targets(gate.require, bank)
         results = [(t, *evaluate(gate.require, facts, t)) for t in targets]

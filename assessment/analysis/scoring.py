@@ -9,7 +9,7 @@ set of scores is summarised per group (n, mean, SD, 95% CI within the scale, 0-1
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -73,8 +73,10 @@ def score_respondents(scored: pd.DataFrame, bank: Bank) -> pd.DataFrame:
                         columns=columns)
 
 
-def to_points(mean: pd.DataFrame | pd.Series | float,
-              scale: Scale) -> pd.DataFrame | pd.Series | float:
+Points = TypeVar("Points", pd.DataFrame, "pd.Series[float]", float)
+
+
+def to_points(mean: Points, scale: Scale) -> Points:
     """A mean on the answer scale as 0-100 points: `(mean - min) / (max - min) * 100`."""
     return (mean - scale.min) / (scale.max - scale.min) * 100.0
 
@@ -131,7 +133,8 @@ class Summary:
     @classmethod
     def of(cls, moments: GroupMoments, scale: Scale) -> Summary:
         n = moments.count
-        sd = np.sqrt(moments.var)
+        # numpy's ufuncs keep a frame a frame; pandas-stubs type them as returning arrays.
+        sd = cast(pd.DataFrame, np.sqrt(moments.var))
         with np.errstate(invalid="ignore", divide="ignore"):
             t = pd.DataFrame(stats.t.ppf(0.975, n.to_numpy(dtype=float) - 1),
                              index=n.index, columns=n.columns)
@@ -145,7 +148,7 @@ class Summary:
             score=to_points(moments.mean, scale),
         )
 
-    def column(self, column: str) -> dict[Any, dict]:
+    def column(self, column: str) -> dict[Any, dict[str, Any]]:
         """The statistics of every group for one column, as plain dicts keyed by group."""
         n, mean, sd = (frame[column].tolist() for frame in (self.n, self.mean, self.sd))
         low, high, score = (frame[column].tolist()

@@ -146,7 +146,7 @@ class _Validator:
     def err(self, path: str, message: str) -> None:
         self.problems.append(f"{_one_line(path) or '(empty key)'}: {_one_line(message)}")
 
-    def unknown_fields(self, obj: dict, allowed: set[str], path: str) -> None:
+    def unknown_fields(self, obj: dict[str, Any], allowed: set[str], path: str) -> None:
         for key in obj:
             if key not in allowed:
                 self.err(f"{path}{key!s}" if isinstance(key, str) else f"{path}{key!r}",
@@ -164,7 +164,7 @@ class _Validator:
 
     # -- scalar helpers -------------------------------------------------------------------------
 
-    def text(self, obj: dict, key: str, path: str, *, required: bool = True) -> str:
+    def text(self, obj: dict[str, Any], key: str, path: str, *, required: bool = True) -> str:
         value = obj.get(key)
         if value is None:
             if required:
@@ -175,13 +175,13 @@ class _Validator:
             return ""
         return value.strip()
 
-    def mapping(self, value: Any, path: str) -> dict | None:
+    def mapping(self, value: Any, path: str) -> dict[str, Any] | None:
         if not isinstance(value, dict):
             self.err(path, "must be a mapping")
             return None
         return value
 
-    def seq(self, value: Any, path: str, *, required: bool = True) -> list:
+    def seq(self, value: Any, path: str, *, required: bool = True) -> list[Any]:
         if value is None:
             if required:
                 self.err(path, "required")

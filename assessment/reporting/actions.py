@@ -8,7 +8,7 @@ from typing import Any
 from .tables import Table
 
 
-def _change(change: dict | None, action: Any) -> dict | None:
+def _change(change: dict[str, Any] | None, action: Any) -> dict[str, Any] | None:
     if not change:
         return None
     if action.lens:
@@ -18,7 +18,7 @@ def _change(change: dict | None, action: Any) -> dict | None:
     return (change.get("dimensions") or {}).get(action.dimension)
 
 
-def action_tables(context: dict) -> list[Table]:
+def action_tables(context: dict[str, Any]) -> list[Table]:
     """Targets, this cycle's actions and (in a next cycle) the earlier cycle's actions with the
     change in what each addressed; none when the context has no actions entry."""
     section = context.get("actions")

@@ -18,13 +18,15 @@ from __future__ import annotations
 import io
 import textwrap
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import matplotlib
 import numpy as np
 from coloraide import Color
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
+
+from ..analysis.result import AnalysisResult, Suppressed
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
              "#000000"]
@@ -128,15 +130,16 @@ def _fmt(value: float | None, digits: int = 0) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
-def lens_bars(analysis: dict, dimension_titles: dict[str, str]) -> Chart:
+def lens_bars(analysis: AnalysisResult, dimension_titles: dict[str, str]) -> Chart:
     """Architecture against operating-model score per dimension (paired horizontal bars)."""
-    dims = [d for d in analysis["dimensions"] if analysis["dimensions"][d].get("lenses")]
+    dimensions = analysis.dimensions
+    dims = list(dimensions)
     fig = _figure(7.5, 0.8 * len(dims) + 1.4)
     ax = fig.add_subplot()
     y = np.arange(len(dims))
     rows = []
     for offset, lens in ((-0.2, "architecture"), (0.2, "operating_model")):
-        values = [analysis["dimensions"][d]["lenses"].get(lens) for d in dims]
+        values = [getattr(dimensions[d].lenses, lens) for d in dims]
         ax.barh(y + offset, [v or 0 for v in values], height=0.38, color=LENS_COLOURS[lens],
                 hatch=LENS_HATCHES[lens], edgecolor="#ffffff", linewidth=0,
                 label=LENS_NAMES[lens])
@@ -144,10 +147,10 @@ def lens_bars(analysis: dict, dimension_titles: dict[str, str]) -> Chart:
             if v is not None:
                 ax.text(v + 1, yy, f"{v:.0f}", va="center", fontsize=MIN_FONT)
     for d in dims:
-        dim = analysis["dimensions"][d]
-        rows.append([dimension_titles.get(d, d), _fmt(dim["lenses"].get("architecture")),
-                     _fmt(dim["lenses"].get("operating_model")), _fmt(dim.get("lens_gap")),
-                     _fmt(dim.get("alignment"))])
+        dim = dimensions[d]
+        rows.append([dimension_titles.get(d, d), _fmt(dim.lenses.architecture),
+                     _fmt(dim.lenses.operating_model), _fmt(dim.lens_gap),
+                     _fmt(dim.alignment)])
     ax.set_yticks(y, [textwrap.fill(dimension_titles.get(d, d), 24) for d in dims])
     ax.invert_yaxis()
     ax.set_xlim(0, 108)
@@ -156,22 +159,23 @@ def lens_bars(analysis: dict, dimension_titles: dict[str, str]) -> Chart:
               frameon=False)
     _style(ax)
     title = "Architecture and operating-model lens per dimension"
-    worst = min(dims, key=lambda d: analysis["dimensions"][d].get("lens_gap") or 0, default=None)
+    worst = min(dims, key=lambda d: dimensions[d].lens_gap or 0, default=None)
     alt = ("Paired bars of the two lens scores for each dimension: architecture plain, "
            "operating model hatched.")
-    if worst is not None and analysis["dimensions"][worst].get("lens_gap") is not None:
+    worst_gap = None if worst is None else dimensions[worst].lens_gap
+    if worst is not None and worst_gap is not None:
         alt += (f" The largest shortfall of the platform is in {dimension_titles.get(worst, worst)}"
-                f" ({analysis['dimensions'][worst]['lens_gap']:.0f} points).")
+                f" ({worst_gap:.0f} points).")
     return Chart("lens-bars", title, alt, _svg(fig, "lens-bars", title, alt),
                  ["Dimension", "Architecture", "Operating model", "Lens gap", "Alignment"], rows)
 
 
-def item_distribution(analysis: dict, dimension: str, questions: dict[str, str],
-                      scale: dict) -> Chart:
+def item_distribution(analysis: AnalysisResult, dimension: str, questions: dict[str, str],
+                      scale: dict[str, Any]) -> Chart:
     """Diverging stacked bars of each item's answers, centred on the neutral point; "don't know"
     is drawn apart on the right so it is never mistaken for an opinion. Each bar is labelled
     with its statement (the code beneath it): a code alone means nothing to a reader."""
-    items = analysis["dimensions"][dimension].get("items", [])
+    items = analysis.dimensions[dimension].items
     points = [str(p) for p in range(scale["min"], scale["max"] + 1)]
     labels = {str(k): v for k, v in (scale.get("labels") or {}).items()}
     colours = _scale_colours(len(points))
@@ -180,7 +184,7 @@ def item_distribution(analysis: dict, dimension: str, questions: dict[str, str],
     mid = (len(points) - 1) / 2
     rows = []
     for row, item in enumerate(items):
-        dist = analysis["items"][item].get("distribution") or {}
+        dist = analysis.items[item].distribution
         counts = np.array([dist.get(p, 0) for p in points], dtype=float)
         dk = dist.get("dont_know", dist.get("null", 0)) or 0
         total = counts.sum()
@@ -216,28 +220,31 @@ def item_distribution(analysis: dict, dimension: str, questions: dict[str, str],
                  ["Statement", *[labels.get(p, p) for p in points], "Don’t know"], rows)
 
 
-def heatmap(analysis: dict, dimension_titles: dict[str, str], *, by: str = "score") -> Chart:
+def heatmap(analysis: AnalysisResult, dimension_titles: dict[str, str], *,
+            by: Literal["score", "rwg_mean"] = "score") -> Chart:
     """Team x dimension, coloured by mean score (0-100) or by agreement (mean item rwg, 0-1);
     a team whose own mean is unreliable is marked in the cell.
 
     Cells are drawn as shapes (not an image) so each cell's colour is in the SVG, and the
     number on it is black or white, whichever contrasts more with that colour. Cells and their
     numbers carry ids `<chart>-cell-<row>-<col>` and `<chart>-label-<row>-<col>`."""
-    dims = list(analysis["dimensions"])
-    teams = sorted({g for d in dims for g in analysis["dimensions"][d].get("groups", {})})
+    dims = list(analysis.dimensions)
+    teams = sorted({g for d in dims for g in analysis.dimensions[d].groups})
     values = np.full((len(teams), len(dims)), np.nan)
     hidden = np.zeros_like(values, dtype=bool)
     unreliable = np.zeros_like(values, dtype=bool)
     for j, d in enumerate(dims):
         for i, t in enumerate(teams):
-            cell = analysis["dimensions"][d].get("groups", {}).get(t)
+            cell = analysis.dimensions[d].groups.get(t)
             if cell is None:
                 continue
-            if cell.get("suppressed"):
+            if isinstance(cell, Suppressed):
                 hidden[i, j] = True
-            elif cell.get(by) is not None:
-                values[i, j] = cell[by]
-            unreliable[i, j] = cell.get("reliable") is False
+                continue
+            value = cell.score if by == "score" else cell.rwg_mean
+            if value is not None:
+                values[i, j] = value
+            unreliable[i, j] = cell.reliable is False
     vmax = 100 if by == "score" else 1
     chart_id = f"heatmap-{by}"
     cmap = matplotlib.colormaps["cividis"]
@@ -302,17 +309,17 @@ def heatmap(analysis: dict, dimension_titles: dict[str, str], *, by: str = "scor
                   f"{UNRELIABLE_MARK} Unreliable team mean (below .70)"], rows)
 
 
-def group_agreement(analysis: dict, dimension: str) -> Chart:
+def group_agreement(analysis: AnalysisResult, dimension: str) -> Chart:
     """Agreement (mean item rwg) per reportable team for one dimension, against the .70
     convention; a team counts as agreeing only when its rwg(j) also beats random answering.
     Teams that do not agree are hatched as well as coloured."""
-    groups = analysis["dimensions"][dimension].get("groups", {})
-    shown = [(g, v) for g, v in groups.items() if not v.get("suppressed")]
+    groups = analysis.dimensions[dimension].groups
+    shown = [(g, v) for g, v in groups.items() if not isinstance(v, Suppressed)]
     fig = _figure(6.5, 0.45 * max(len(shown), 1) + 1.5)
     ax = fig.add_subplot()
     names = [g for g, _ in shown]
-    vals = [max(v.get("rwg_mean") or 0, 0) for _, v in shown]
-    agrees = [bool(v.get("agrees")) for _, v in shown]
+    vals = [max(v.rwg_mean or 0, 0) for _, v in shown]
+    agrees = [bool(v.agrees) for _, v in shown]
     ok_colour, low_colour = LINE_COLOURS[0], LINE_COLOURS[1]
     for i, (v, agree) in enumerate(zip(vals, agrees, strict=True)):
         ax.barh(i, v, color=ok_colour if agree else low_colour, height=0.6,
@@ -333,10 +340,10 @@ def group_agreement(analysis: dict, dimension: str) -> Chart:
     alt = ("Bars of within-team agreement with a dashed line at .70. "
            + (f"Not agreeing: {', '.join(low)}." if low else "Every shown team agrees."))
     chart_id = f"agreement-{dimension}"
-    rows = [[g, _fmt(v.get("rwg_mean"), 2), _fmt(v.get("rwg_j"), 2), _fmt(v.get("rwg_j_chance"), 2),
-             _fmt(v.get("ad_m"), 2), _fmt(v.get("reliability"), 2)
-             + (f" {UNRELIABLE_MARK}" if v.get("reliable") is False else ""), v.get("n")]
-            for g, v in shown]
+    rows: list[list[Any]] = [
+        [g, _fmt(v.rwg_mean, 2), _fmt(v.rwg_j, 2), _fmt(v.rwg_j_chance, 2), _fmt(v.ad_m, 2),
+         _fmt(v.reliability, 2) + (f" {UNRELIABLE_MARK}" if v.reliable is False else ""), v.n]
+        for g, v in shown]
     hidden = len(groups) - len(shown)
     if hidden:
         rows.append([f"{hidden} team(s) too small to show", *["suppressed"] * 5, "–"])
@@ -345,22 +352,21 @@ def group_agreement(analysis: dict, dimension: str) -> Chart:
                   "Reliability of the mean", "n"], rows)
 
 
-def cluster_map(analysis: dict) -> Chart:
+def cluster_map(analysis: AnalysisResult) -> Chart:
     """Cluster centroids on the first two principal components, sized by cluster size."""
-    clusters = analysis.get("divergence", {}).get("clusters", {}) or {}
-    found = clusters.get("clusters") or []
+    found = analysis.divergence.clusters.clusters
     fig = _figure(7, 5)
     ax = fig.add_subplot()
     rows = []
     for i, c in enumerate(found):
-        x, y = (c.get("centroid_2d") or [0, 0])[:2]
-        ax.scatter([x], [y], s=200 + 2000 * (c.get("share") or 0),
+        x, y = (c.centroid_2d or [0, 0])[:2]
+        ax.scatter([x], [y], s=200 + 2000 * c.share,
                    color=OKABE_ITO[i % 7], alpha=0.85, edgecolor=OUTLINE, linewidth=1.2,
                    marker=MARKERS[i % len(MARKERS)])
-        label = textwrap.fill(f"{c['id']}: {c['label']}", 34)
+        label = textwrap.fill(f"{c.id}: {c.label}", 34)
         ax.annotate(label, (x, y), xytext=(0, -16), textcoords="offset points",
                     fontsize=MIN_FONT, ha="center", va="top")
-        rows.append([c["id"], c["label"], c["size"], f"{(c.get('share') or 0) * 100:.0f}%"])
+        rows.append([c.id, c.label, c.size, f"{c.share * 100:.0f}%"])
     if not found:
         ax.text(0.5, 0.5, "No distinct groups of respondents", ha="center", va="center",
                 transform=ax.transAxes, fontsize=MIN_FONT + 1)

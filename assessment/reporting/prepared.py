@@ -6,19 +6,19 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from ..analysis.result import AnalysisResult
 from ..banks import Bank
 from . import charts
 
 
-def page_charts(analysis: dict, bank: Bank) -> dict[str, dict[str, Any]]:
+def page_charts(analysis: AnalysisResult, bank: Bank) -> dict[str, dict[str, Any]]:
     """The results pages' charts by name (`lens`, `dist:<dim>`, `agreement:<dim>`,
     `heatmap:score`, `heatmap:rwg_mean`, `clusters`), each as a plain dict of `charts.Chart`."""
     titles = {d.id: d.title for d in bank.dimensions}
     questions = {q.id: q.text for q in bank.questions}
-    scale = analysis.get("scale") or {"min": bank.scale.min, "max": bank.scale.max}
-    scale = {**scale, "labels": bank.scale.labels}
+    scale = {"min": analysis.scale.min, "max": analysis.scale.max, "labels": bank.scale.labels}
     drawn = {"lens": charts.lens_bars(analysis, titles)}
-    for d in analysis.get("dimensions", {}):
+    for d in analysis.dimensions:
         drawn[f"dist:{d}"] = charts.item_distribution(analysis, d, questions, scale)
         drawn[f"agreement:{d}"] = charts.group_agreement(analysis, d)
     for by in ("score", "rwg_mean"):
@@ -27,5 +27,6 @@ def page_charts(analysis: dict, bank: Bank) -> dict[str, dict[str, Any]]:
     return {name: dataclasses.asdict(chart) for name, chart in drawn.items()}
 
 
-def trend_chart(trend: list, titles: dict[str, str]) -> dict[str, Any] | None:
+def trend_chart(trend: list[tuple[str, dict[str, float | None]]],
+                titles: dict[str, str]) -> dict[str, Any] | None:
     return dataclasses.asdict(charts.trend(trend, titles)) if len(trend) > 1 else None

@@ -19,9 +19,11 @@ import io
 import logging
 import zipfile
 from collections.abc import Callable
+from typing import Any
 
 from flask import render_template
 
+from ..analysis.result import AnalysisResult
 from . import charts
 from .actions import action_tables
 from .formats import FORMATS, ReportError, filename, mimetype
@@ -48,7 +50,7 @@ class _SvgNoise(logging.Filter):
                     or (message.startswith("Ignored `") and "unknown property" in message))
 
 
-def build_report(context: dict, fmt: str, progress: Progress | None = None) -> bytes:
+def build_report(context: dict[str, Any], fmt: str, progress: Progress | None = None) -> bytes:
     """The report file's bytes. `context` needs `a`, `res`, `r` (the analysis, not None), `bank`,
     `dim_titles`, `questions`, `rates`, `submitted`, `invited`, `comparison`, `comments`,
     `comment_threshold`, `generated_at`; `progress(step, total, label)` is told each step."""
@@ -94,7 +96,7 @@ class _Steps:
             self.progress(self.step, self.total, label)
 
 
-def csv_zip_bytes(tables: list) -> bytes:
+def csv_zip_bytes(tables: list[Any]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for table in tables:
@@ -107,13 +109,14 @@ def csv_zip_bytes(tables: list) -> bytes:
     return buffer.getvalue()
 
 
-def _chart_plan(ctx: dict) -> list[tuple[str, Callable[[], object]]]:
+def _chart_plan(ctx: dict[str, Any]) -> list[tuple[str, Callable[[], object]]]:
     """Every chart the document draws, as (label, drawing function), in page order."""
-    r, titles = ctx["r"], ctx["dim_titles"]
-    scale = {**r["scale"], "labels": ctx["bank"].scale.labels}
+    r: AnalysisResult = ctx["r"]
+    titles = ctx["dim_titles"]
+    scale = {**r.scale.model_dump(), "labels": ctx["bank"].scale.labels}
     plan: list[tuple[str, Callable[[], object]]] = [
         ("lens", lambda: charts.lens_bars(r, titles))]
-    for d in r["dimensions"]:
+    for d in r.dimensions:
         plan.append((f"dist:{d}", functools.partial(charts.item_distribution,
                                                      r, d, ctx["questions"], scale)))
         plan.append((f"agreement:{d}", functools.partial(charts.group_agreement, r, d)))
@@ -128,7 +131,7 @@ def _chart_plan(ctx: dict) -> list[tuple[str, Callable[[], object]]]:
     return plan
 
 
-def report_html(ctx: dict, tell: Callable[[str], None] | None = None) -> str:
+def report_html(ctx: dict[str, Any], tell: Callable[[str], None] | None = None) -> str:
     """The report as one HTML document (charts inline as SVG, styles in a <style> block)."""
     drawn: dict[str, object] = {}
     for label, draw in _chart_plan(ctx):
@@ -136,7 +139,7 @@ def report_html(ctx: dict, tell: Callable[[str], None] | None = None) -> str:
             tell(f"Drawing chart {label.split(':')[0].replace('_', ' ')}")
         drawn[label] = draw()
     per_dimension = [(d, drawn[f"dist:{d}"], drawn[f"agreement:{d}"])
-                     for d in ctx["r"]["dimensions"]]
+                     for d in ctx["r"].dimensions]
     if tell is not None:
         tell("Rendering the report")
     html = render_template(

@@ -15,6 +15,13 @@ from typing import Any
 from ..analysis import agreement as agreement_stats
 from ..analysis import alignment, clustering, divergence, scoring
 from ..analysis import cycles as cycle_stats
+from ..analysis.result import (
+    AnalysisResult,
+    Clause,
+    DimensionCell,
+    DimensionGroupCell,
+    Suppressed,
+)
 from .readings import REASONS, appendix_notes, verdict_label
 
 SUPPRESSED = "suppressed"
@@ -58,47 +65,48 @@ def stat(value: Any) -> float | None:
     return _round(value, 3)
 
 
-def _cell(group: dict | None, key: str, digits: int) -> Any:
+def _cell(group: DimensionCell | None, key: str, digits: int) -> Any:
     if group is None:
         return None
-    if group.get("suppressed"):
+    if isinstance(group, Suppressed):
         return SUPPRESSED
-    return _round(group.get(key), digits)
+    return _round(getattr(group, key), digits)
 
 
-def _teams(r: dict) -> list[str]:
-    return sorted({g for d in r["dimensions"].values() for g in d.get("groups", {})})
+def _teams(r: AnalysisResult) -> list[str]:
+    return sorted({g for d in r.dimensions.values() for g in d.groups})
 
 
-def summary(ctx: dict) -> Table:
-    r, a = ctx["r"], ctx["a"]
-    overall = r["overall"]
-    verdict = (r.get("readiness") or {}).get("verdict")
+def summary(ctx: dict[str, Any]) -> Table:
+    r: AnalysisResult = ctx["r"]
+    a = ctx["a"]
+    overall = r.overall
+    verdict = r.readiness.verdict
     rows = [
         ["Assessment", a.name],
-        ["Question bank", f"{r['bank']['title']} (v{r['bank']['version']})"],
+        ["Question bank", f"{r.bank.title} (v{r.bank.version})"],
         ["Release", ctx["res"].release.seq if ctx["res"].release else None],
         ["Released", ctx["generated_at"].strftime("%Y-%m-%d %H:%M UTC")],
         ["Status", a.status.value],
         ["Readiness verdict", verdict_label(verdict) or "no gates defined"],
-        ["Overall alignment (0-100)", score(overall.get("alignment"))],
-        ["Maturity: overall score (0-100)", score(overall.get("score"))],
-        ["Consensus: mean item rwg within teams", stat(overall.get("consensus"))],
-        ["Respondents (submitted)", r["n_respondents"]],
+        ["Overall alignment (0-100)", score(overall.alignment)],
+        ["Maturity: overall score (0-100)", score(overall.score)],
+        ["Consensus: mean item rwg within teams", stat(overall.consensus)],
+        ["Respondents (submitted)", r.n_respondents],
         ["Invited", ctx["invited"]],
-        ["Response rate", _round(r.get("response_rate"), 3)],
-        ["Teams", overall.get("groups")],
-        ["Teams suppressed", overall.get("groups_suppressed")],
-        ["Roles", overall.get("roles")],
-        ["Roles suppressed", overall.get("roles_suppressed")],
-        ["Minimum group size", r["min_group_size"]],
+        ["Response rate", _round(r.response_rate, 3)],
+        ["Teams", overall.groups],
+        ["Teams suppressed", overall.groups_suppressed],
+        ["Roles", overall.roles],
+        ["Roles suppressed", overall.roles_suppressed],
+        ["Minimum group size", r.min_group_size],
         ["Comment threshold", ctx["comment_threshold"]],
-        ["Suppression", r.get("suppressed_note")],
+        ["Suppression", r.suppressed_note],
     ]
     return Table("Summary", ["Field", "Value"], rows, [34, 70])
 
 
-def responses(ctx: dict) -> Table:
+def responses(ctx: dict[str, Any]) -> Table:
     rows = [[t.team, *([SUPPRESSED] * 3)] if t.submitted is None
             else [t.team, t.invited, t.submitted, _round(t.rate, 3)]
             for t in ctx["rates"]]
@@ -108,23 +116,24 @@ def responses(ctx: dict) -> Table:
                  [28, 10, 11, 14])
 
 
-def dimensions(ctx: dict) -> Table:
+def dimensions(ctx: dict[str, Any]) -> Table:
+    r: AnalysisResult = ctx["r"]
     rows = []
-    for d, dim in ctx["r"]["dimensions"].items():
-        lenses = dim.get("lenses") or {}
+    for d, dim in r.dimensions.items():
+        lenses = dim.lenses
         rows.append([
-            d, ctx["dim_titles"].get(d, d), dim.get("weight"), dim.get("n"),
-            score(dim.get("score")),
-            score(lenses.get("architecture")), score(lenses.get("operating_model")),
-            score(dim.get("lens_gap")), score(dim.get("alignment")), stat(dim.get("consensus")),
-            stat(dim.get("consensus_skewed")), stat(dim.get("rwg_j_mean")),
-            _of(dim.get("teams_agree"), dim.get("teams_shown")),
-            _of(dim.get("teams_beyond_chance"), dim.get("teams_shown")),
-            stat(dim.get("ad_m_mean")), stat(dim.get("alpha")), stat(dim.get("icc1")),
-            stat(dim.get("icc2")), _round(dim.get("icc1_group_size"), 1),
-            _of(dim.get("teams_reliable"), dim.get("teams_shown")), score(dim.get("role_gap")),
-            _round((dim.get("role_gap_test") or {}).get("q_value"), 4),
-            "yes" if dim.get("low_confidence") else "no", dim.get("divergent_items"),
+            d, ctx["dim_titles"].get(d, d), dim.weight, dim.n,
+            score(dim.score),
+            score(lenses.architecture), score(lenses.operating_model),
+            score(dim.lens_gap), score(dim.alignment), stat(dim.consensus),
+            stat(dim.consensus_skewed), stat(dim.rwg_j_mean),
+            _of(dim.teams_agree, dim.teams_shown),
+            _of(dim.teams_beyond_chance, dim.teams_shown),
+            stat(dim.ad_m_mean), stat(dim.alpha), stat(dim.icc1),
+            stat(dim.icc2), _round(dim.icc1_group_size, 1),
+            _of(dim.teams_reliable, dim.teams_shown), score(dim.role_gap),
+            _round(None if dim.role_gap_test is None else dim.role_gap_test.q_value, 4),
+            "yes" if dim.low_confidence else "no", dim.divergent_items,
         ])
     return Table("Dimensions", [
         "Dimension", "Title", "Weight", "n", "Score", "Architecture", "Operating model",
@@ -141,24 +150,24 @@ def _of(count: Any, total: Any) -> str | None:
     return None if count is None or total is None else f"{count} of {total}"
 
 
-def team_dimension(ctx: dict) -> Table:
-    r = ctx["r"]
+def team_dimension(ctx: dict[str, Any]) -> Table:
+    r: AnalysisResult = ctx["r"]
     rows = []
     for team in _teams(r):
-        for d, dim in r["dimensions"].items():
-            cell = dim.get("groups", {}).get(team)
-            lens = None if cell is None or cell.get("suppressed") else cell.get("lenses") or {}
-            hidden = SUPPRESSED if cell is not None and cell.get("suppressed") else None
+        for d, dim in r.dimensions.items():
+            cell = dim.groups.get(team)
+            shown = cell if isinstance(cell, DimensionGroupCell) else None
+            hidden = SUPPRESSED if isinstance(cell, Suppressed) else None
+            architecture = None if shown is None else shown.lenses.architecture
+            operating_model = None if shown is None else shown.lenses.operating_model
             gap = None
-            if lens and lens.get("architecture") is not None \
-                    and lens.get("operating_model") is not None:
-                gap = score(lens["architecture"] - lens["operating_model"])
-            reliable = hidden or (None if cell is None or cell.get("reliable") is None
-                                  else "yes" if cell["reliable"] else "no")
+            if architecture is not None and operating_model is not None:
+                gap = score(architecture - operating_model)
+            reliable = hidden or (None if shown is None or shown.reliable is None
+                                  else "yes" if shown.reliable else "no")
             rows.append([
                 team, ctx["dim_titles"].get(d, d), _cell(cell, "n", 0), _cell(cell, "score", 1),
-                hidden or score((lens or {}).get("architecture")),
-                hidden or score((lens or {}).get("operating_model")), hidden or gap,
+                hidden or score(architecture), hidden or score(operating_model), hidden or gap,
                 _cell(cell, "reliability", 3), reliable,
             ])
     return Table("Team x dimension", ["Team", "Dimension", "n", "Score", "Architecture",
@@ -167,28 +176,28 @@ def team_dimension(ctx: dict) -> Table:
                  rows, [28, 36, 7, 8, 12, 15, 14, 16, 12])
 
 
-def agreement_reading(cell: dict | None) -> str | None:
+def agreement_reading(cell: DimensionCell | None) -> str | None:
     """How a team's agreement on a dimension reads, in words shared with the pages."""
     if cell is None:
         return None
-    if cell.get("suppressed"):
+    if isinstance(cell, Suppressed):
         return SUPPRESSED
-    if cell.get("agrees") is None:
-        return None if cell.get("rwg_j") is None else "not judged (pre-scored answers)"
-    if cell["agrees"]:
+    if cell.agrees is None:
+        return None if cell.rwg_j is None else "not judged (pre-scored answers)"
+    if cell.agrees:
         return "agrees"
-    chance = cell.get("rwg_j_chance")
-    if chance is not None and cell.get("rwg_j") is not None and cell["rwg_j"] <= chance:
+    chance = cell.rwg_j_chance
+    if chance is not None and cell.rwg_j is not None and cell.rwg_j <= chance:
         return "no agreement beyond chance"
     return f"below {alignment.CONSENSUS_THRESHOLD:.2f}"
 
 
-def agreement(ctx: dict) -> Table:
-    r = ctx["r"]
+def agreement(ctx: dict[str, Any]) -> Table:
+    r: AnalysisResult = ctx["r"]
     rows = []
-    for d, dim in r["dimensions"].items():
+    for d, dim in r.dimensions.items():
         for team in _teams(r):
-            cell = dim.get("groups", {}).get(team)
+            cell = dim.groups.get(team)
             ad_agrees = _cell(cell, "ad_m_agrees", 0)
             if ad_agrees not in (None, SUPPRESSED):
                 ad_agrees = "agrees" if ad_agrees else "does not agree"
@@ -203,21 +212,21 @@ def agreement(ctx: dict) -> Table:
                  [36, 28, 7, 12, 9, 20, 16, 26, 9, 16])
 
 
-def items(ctx: dict) -> Table:
-    r = ctx["r"]
-    lo, hi = r["scale"]["min"], r["scale"]["max"]
+def items(ctx: dict[str, Any]) -> Table:
+    r: AnalysisResult = ctx["r"]
+    lo, hi = r.scale.min, r.scale.max
     points = [str(p) for p in range(lo, hi + 1)]
-    flagged = {it["item"]: it for it in r.get("divergence", {}).get("items", [])}
+    flagged = {it.item: it.reasons for it in r.divergence.items}
     rows = []
-    for qid, item in r["items"].items():
-        dist = item.get("distribution") or {}
-        why = flagged.get(qid, {}).get("reasons", [])
+    for qid, item in r.items.items():
+        dist = item.distribution
+        why = flagged.get(qid, [])
         rows.append([
-            qid, ctx["dim_titles"].get(item["dimension"], item["dimension"]),
-            (item.get("lens") or "").replace("_", " "), "yes" if item.get("reverse") else "no",
-            ctx["questions"].get(qid, qid), item.get("n"), _round(item.get("mean"), 2),
-            _round(item.get("sd"), 2), score(item.get("score")), stat(item.get("rwg_mean")),
-            stat(item.get("ad_m_mean")), stat(item.get("icc1")), stat(item.get("icc2")),
+            qid, ctx["dim_titles"].get(item.dimension, item.dimension),
+            (item.lens or "").replace("_", " "), "yes" if item.reverse else "no",
+            ctx["questions"].get(qid, qid), item.n, _round(item.mean, 2),
+            _round(item.sd, 2), score(item.score), stat(item.rwg_mean),
+            stat(item.ad_m_mean), stat(item.icc1), stat(item.icc2),
             *[dist.get(p, 0) for p in points], dist.get("dont_know", 0),
             ", ".join(REASONS.get(w, w) for w in why),
         ])
@@ -228,20 +237,21 @@ def items(ctx: dict) -> Table:
     ], rows, [10, 30, 16, 8, 70, 6, 7, 7, 7, 9, 11, 8, 8, *[10] * len(points), 11, 30])
 
 
-def divergent_items(ctx: dict) -> Table:
+def divergent_items(ctx: dict[str, Any]) -> Table:
+    r: AnalysisResult = ctx["r"]
     rows = []
-    for rank, it in enumerate(ctx["r"].get("divergence", {}).get("items", []), start=1):
-        gap = it.get("role_gap") or {}
+    for rank, it in enumerate(r.divergence.items, start=1):
+        gap = it.role_gap
         rows.append([
-            rank, it["item"], ctx["questions"].get(it["item"], it["item"]),
-            ctx["dim_titles"].get(it["dimension"], it["dimension"]),
-            ", ".join(REASONS.get(w, w) for w in it.get("reasons", [])),
-            it.get("groups_split"), it.get("groups_below_agreement"), it.get("reportable_groups"),
-            stat(it.get("icc1")), _round(it.get("groups_p_value"), 4),
-            _round(it.get("groups_q_value"), 4), score(it.get("group_spread")),
-            gap.get("high"), gap.get("low"), score(gap.get("difference")),
-            _round(gap.get("effect_size"), 2), _round(gap.get("p_value"), 4),
-            _round(gap.get("q_value"), 4),
+            rank, it.item, ctx["questions"].get(it.item, it.item),
+            ctx["dim_titles"].get(it.dimension, it.dimension),
+            ", ".join(REASONS.get(w, w) for w in it.reasons),
+            it.groups_split, it.groups_below_agreement, it.reportable_groups,
+            stat(it.icc1), _round(it.groups_p_value, 4),
+            _round(it.groups_q_value, 4), score(it.group_spread),
+            *([None] * 6 if gap is None else [
+                gap.high, gap.low, score(gap.difference), _round(gap.effect_size, 2),
+                _round(gap.p_value, 4), _round(gap.q_value, 4)]),
         ])
     return Table("Divergence", [
         "Rank", "Item", "Statement", "Dimension", "Why", "Teams split", "Teams below .70",
@@ -251,95 +261,97 @@ def divergent_items(ctx: dict) -> Table:
     ], rows, [6, 10, 70, 30, 36, 11, 15, 16, 8, 14, 12, 20, 14, 14, 16, 12, 14, 16])
 
 
-def clusters(ctx: dict) -> Table:
-    found = ctx["r"].get("divergence", {}).get("clusters", {}) or {}
-    rows = []
-    for c in found.get("clusters") or []:
-        teams = [f"{g['group']} ({int(g['n'])})" for g in c.get("groups") or []]
-        if c.get("other_groups_n"):
-            teams.append(f"others ({int(c['other_groups_n'])})")
-        roles = [f"{g['role']} ({int(g['n'])})" for g in c.get("roles") or []]
-        if c.get("other_roles_n"):
-            roles.append(f"others ({int(c['other_roles_n'])})")
-        items_apart = [f"{d['item']} {d['difference']:+.2f}"
-                       for d in c.get("distinguishing_items") or []]
-        rows.append([c["id"], c["label"], c["size"], _round(c.get("share"), 3), "; ".join(teams),
+def clusters(ctx: dict[str, Any]) -> Table:
+    r: AnalysisResult = ctx["r"]
+    found = r.divergence.clusters
+    rows: list[list[Any]] = []
+    for c in found.clusters:
+        teams = [f"{g.group} ({int(g.n)})" for g in c.groups]
+        if c.other_groups_n:
+            teams.append(f"others ({int(c.other_groups_n)})")
+        roles = [f"{g.role} ({int(g.n)})" for g in c.roles]
+        if c.other_roles_n:
+            roles.append(f"others ({int(c.other_roles_n)})")
+        items_apart = [f"{d.item} {d.difference:+.2f}" for d in c.distinguishing_items]
+        rows.append([c.id, c.label, c.size, _round(c.share, 3), "; ".join(teams),
                      "; ".join(roles), "; ".join(items_apart)])
     if not rows:
-        rows.append(["none", found.get("note") or "no clusters", found.get("n_clustered"),
+        rows.append(["none", found.note or "no clusters", found.n_clustered,
                      None, None, None, None])
     return Table("Clusters", ["Cluster", "Label", "Size", "Share", "Teams", "Roles",
                               "Distinguishing items (difference in answer points)"],
                  rows, [9, 50, 7, 8, 40, 30, 50])
 
 
-def _facts(facts: list[dict], dim_titles: dict[str, str]) -> str:
+def _facts(facts: list[Clause], dim_titles: dict[str, str]) -> str:
     parts = []
     for f in facts:
-        where = f" ({dim_titles.get(f['dimension'], f['dimension'])})" if f.get("dimension") else ""
-        value = "no data" if f.get("value") is None else f"{f['value']:.2f}"
-        parts.append(f"{f['fact'].replace('_', ' ')}{where} = {value}, rule {f['op']} "
-                     f"{f['threshold']}")
+        where = f" ({dim_titles.get(f.dimension, f.dimension)})" if f.dimension else ""
+        value = "no data" if f.value is None else f"{f.value:.2f}"
+        parts.append(f"{f.fact.replace('_', ' ')}{where} = {value}, rule {f.op} "
+                     f"{f.threshold}")
     return "; ".join(parts)
 
 
-def recommendations(ctx: dict) -> Table:
+def recommendations(ctx: dict[str, Any]) -> Table:
+    r: AnalysisResult = ctx["r"]
     rows = []
-    for rank, rec in enumerate(ctx["r"].get("recommendations", []), start=1):
-        ev = rec.get("evidence") or {}
+    for rank, rec in enumerate(r.recommendations, start=1):
+        ev = rec.evidence
         rows.append([
-            rank, rec.get("priority"), rec.get("title"),
-            ctx["dim_titles"].get(rec.get("dimension"), rec.get("dimension") or ""),
-            rec.get("text"), _facts(ev.get("facts") or [], ctx["dim_titles"]),
-            "; ".join(f"{i['item']} (score {i['score']:.0f})" if i.get("score") is not None
-                      else i["item"] for i in ev.get("items") or []),
-            "; ".join(f"{g['group']} (score {g['score']:.0f})" if g.get("score") is not None
-                      else g["group"] for g in ev.get("groups") or []),
+            rank, rec.priority, rec.title,
+            ctx["dim_titles"].get(rec.dimension, rec.dimension or ""),
+            rec.text, _facts(ev.facts, ctx["dim_titles"]),
+            "; ".join(f"{i.item} (score {i.score:.0f})" if i.score is not None
+                      else i.item for i in ev.items),
+            "; ".join(f"{g.group} (score {g.score:.0f})" if g.score is not None
+                      else g.group for g in ev.groups),
         ])
     return Table("Recommendations", ["Rank", "Priority", "Title", "Dimension", "Text",
                                      "Evidence: facts", "Evidence: items", "Evidence: teams"],
                  rows, [6, 9, 44, 30, 80, 60, 40, 40])
 
 
-def readiness(ctx: dict) -> Table:
-    ready = ctx["r"].get("readiness") or {}
-    rows = [["verdict", None, None, verdict_label(ready.get("verdict")),
-             None, None]]
-    for g in ready.get("gates") or []:
-        ev = g.get("evidence") or {}
+def readiness(ctx: dict[str, Any]) -> Table:
+    r: AnalysisResult = ctx["r"]
+    ready = r.readiness
+    rows = [["verdict", None, None, verdict_label(ready.verdict), None, None]]
+    for g in ready.gates:
+        ev = g.evidence
         rows.append([
-            g["id"], g["severity"], "passed" if g["passed"] else "failed", g.get("reason"),
-            _facts(ev.get("clauses") or [], ctx["dim_titles"]),
-            ", ".join(ctx["dim_titles"].get(d, d) for d in ev.get("failing_dimensions") or []),
+            g.id, g.severity, "passed" if g.passed else "failed", g.reason,
+            _facts(ev.clauses, ctx["dim_titles"]),
+            ", ".join(ctx["dim_titles"].get(d, d) for d in ev.failing_dimensions),
         ])
     return Table("Readiness", ["Gate", "Severity", "Result", "Reason", "Evidence",
                                "Failing dimensions"], rows, [34, 9, 9, 60, 70, 30])
 
 
-def comments(ctx: dict) -> Table:
+def comments(ctx: dict[str, Any]) -> Table:
     rows = [[ctx["dim_titles"].get(d, d), team, text]
             for d, by_team in ctx["comments"].items() for team, texts in by_team
             for text in texts]
     return Table("Comments", ["Dimension", "Team", "Comment"], rows, [30, 28, 100])
 
 
-def method(ctx: dict) -> Table:
+def method(ctx: dict[str, Any]) -> Table:
     return Table("Method", ["Term", "Definition"],
                  [[term, text] for term, text in method_notes(ctx)], [30, 120])
 
 
-def method_notes(ctx: dict) -> list[tuple[str, str]]:
+def method_notes(ctx: dict[str, Any]) -> list[tuple[str, str]]:
     """Every definition, test and threshold behind the report's numbers, read from the analysis
     result and the analysis modules so the appendix cannot drift from the computation."""
-    r = ctx["r"]
-    lo, hi = r["scale"]["min"], r["scale"]["max"]
+    r: AnalysisResult = ctx["r"]
+    lo, hi = r.scale.min, r.scale.max
     options = hi - lo + 1
     null_var = (options * options - 1) / 12
     skewed = agreement_stats.slightly_skewed_variance(options)
-    k = r["min_group_size"]
-    cl = r.get("divergence", {}).get("clusters", {}) or {}
-    test = cl.get("test") or {}
-    threshold = cl.get("threshold")
+    k = r.min_group_size
+    cl = r.divergence.clusters
+    test = cl.test
+    threshold = cl.threshold
+    silhouette = cl.silhouette
     reverse = sum(1 for q in ctx["bank"].questions if q.reverse)
     agree = alignment.CONSENSUS_THRESHOLD
     weak = alignment.WEAK_CONSENSUS
@@ -442,7 +454,7 @@ def method_notes(ctx: dict) -> list[tuple[str, str]]:
                           f"and |d| ≥ {divergence.ROLE_EFFECT_SIZE}, d being "
                           f"{divergence.EFFECT_SIZE_NAME}. People of hidden teams are left out. "
                           "The gap is reported in 0–100 points."),
-        ("Perception clusters", f"{(cl.get('method') or 'kmeans').replace('kmeans', 'k-means')} on "
+        ("Perception clusters", f"{(cl.method or 'kmeans').replace('kmeans', 'k-means')} on "
                                 "respondents’ standardised item answers (“don’t know” imputed by "
                                 "the item mean; respondents who answered fewer than "
                                 f"{clustering.MIN_ANSWERED_SHARE:.0%} of items left out), k tried "
@@ -454,7 +466,7 @@ def method_notes(ctx: dict) -> list[tuple[str, str]]:
                                 "made unimodal, and the items’ correlations, through a Gaussian "
                                 "copula calibrated to the data’s correlations with their "
                                 "sampling noise removed), clustered the same way in "
-                                f"{test.get('draws') or 'several'} draws (after "
+                                f"{test.draws or 'several'} draws (after "
                                 f"{clustering.FIRST_LOOK} draws the test stops when the data lie "
                                 f"less than {clustering.FUTILITY_T:.0f} reference spread or "
                                 f"less than {clustering.MIN_GAIN / 2} above it at every k, which "
@@ -470,13 +482,13 @@ def method_notes(ctx: dict) -> list[tuple[str, str]]:
                                 "in a hundred without groups, which does so by a smaller gain); "
                                 "of those, the k furthest above the reference’s "
                                 "mean wins, else there are no distinct clusters."
-                                + (f" Here: k = {cl.get('k')}, silhouette "
-                                   f"{cl['silhouette']:.3f} against a bar of "
+                                + (f" Here: k = {cl.k}, silhouette "
+                                   f"{silhouette:.3f} against a bar of "
                                    f"{threshold:.3f}, gain over one population "
-                                   f"{test.get('gain') or 0:.3f} (at least "
-                                   f"{clustering.MIN_GAIN}), p = {test['p_value']:.2g}."
-                                   if threshold is not None and cl.get("silhouette") is not None
-                                   and test.get("p_value") is not None else "")),
+                                   f"{test.gain or 0:.3f} (at least "
+                                   f"{clustering.MIN_GAIN}), p = {test.p_value:.2g}."
+                                   if threshold is not None and silhouette is not None
+                                   and test.p_value is not None else "")),
         ("Suppression", f"No team, role, team × role cell or cluster composition of fewer than "
                         f"{k} respondents is shown. Complementary suppression: where one hidden "
                         f"cell, or hidden cells adding up to fewer than {k} people, could be "
@@ -491,7 +503,7 @@ def method_notes(ctx: dict) -> list[tuple[str, str]]:
                                           "fail, ready when every gate passes."),
         *appendix_notes(),
     ]
-    note = (r.get("agreement") or {}).get("note")
+    note = r.agreement.note
     if note:
         notes.append(("Pre-scored answers", note))
     if ctx.get("comparison") and ctx["comparison"].change:
@@ -507,6 +519,6 @@ SHEETS = (summary, responses, dimensions, team_dimension, items, agreement, dive
           clusters, recommendations, readiness, comments, method)
 
 
-def aggregate_tables(ctx: dict) -> list[Table]:
+def aggregate_tables(ctx: dict[str, Any]) -> list[Table]:
     """Every table of the report, in sheet order."""
     return [build(ctx) for build in SHEETS]

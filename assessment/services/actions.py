@@ -16,7 +16,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
@@ -40,6 +40,9 @@ from .assessments import hash_token
 from .banks import bank_of
 from .cycles import chain
 from .errors import InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from ..analysis.result import AnalysisResult
 
 STATUS_LABELS = {
     ActionStatus.PLANNED: "Planned",
@@ -273,32 +276,31 @@ def is_overdue(action: Action, today: date | None = None) -> bool:
             and action.due < (today or utcnow().date()))
 
 
-def from_recommendation(analysis: dict, recommendation: str, dimension: str | None,
+def from_recommendation(analysis: AnalysisResult, recommendation: str, dimension: str | None,
                         teams_allowed: list[str], owner: str) -> dict[str, Any] | None:
     """A new action's fields from a recommendation of the release: its title, dimension,
     statements and teams (those an action may name), an owner and a due date to change."""
-    found = next((r for r in analysis.get("recommendations", [])
-                  if r["id"] == recommendation and (dimension is None
-                                                    or r.get("dimension") == dimension)), None)
+    found = next((r for r in analysis.recommendations
+                  if r.id == recommendation and (dimension is None
+                                                 or r.dimension == dimension)), None)
     if found is None:
         return None
-    evidence = found.get("evidence") or {}
+    evidence = found.evidence
     lens = None
-    gap = next((c for c in evidence.get("facts", []) if c.get("fact") == "lens_gap"), None)
-    if gap is not None and gap.get("value") is not None:
-        lens = "architecture" if gap["value"] < 0 else "operating_model"
+    gap = next((c for c in evidence.facts if c.fact == "lens_gap"), None)
+    if gap is not None and gap.value is not None:
+        lens = "architecture" if gap.value < 0 else "operating_model"
     return {
-        "title": found["title"][:TITLE_MAX],
-        "description": found.get("text", ""),
+        "title": found.title[:TITLE_MAX],
+        "description": found.text,
         "owner": owner,
         "due": utcnow().date() + timedelta(days=DEFAULT_DUE_DAYS),
         "status": ActionStatus.PLANNED.value,
-        "dimension": found.get("dimension") or "",
+        "dimension": found.dimension or "",
         "lens": lens,
-        "recommendation": found["id"],
-        "statements": [i["item"] for i in evidence.get("items", [])][:10],
-        "teams": [g["group"] for g in evidence.get("groups", [])
-                  if g.get("group") in teams_allowed],
+        "recommendation": found.id,
+        "statements": [i.item for i in evidence.items][:10],
+        "teams": [g.group for g in evidence.groups if g.group in teams_allowed],
     }
 
 
@@ -372,18 +374,19 @@ class TargetRow:
         return self.target - self.current
 
 
-def target_rows(analysis: dict | None, found: Targets, bank: Bank,
+def target_rows(analysis: AnalysisResult | None, found: Targets, bank: Bank,
                 only_set: bool = False) -> list[TargetRow]:
     """Current against target per dimension and lens, in the bank's order."""
     rows = []
-    dims = (analysis or {}).get("dimensions", {})
+    dims = analysis.dimensions if analysis is not None else {}
     for d in bank.dimensions:
-        entry = dims.get(d.id) or {}
-        lenses = entry.get("lenses") or {}
+        entry = dims.get(d.id)
         for lens in ("", *LENSES):
             if lens and not any(q.lens == lens for q in bank.questions_in(d.id)):
                 continue
-            current = entry.get("score") if not lens else lenses.get(lens)
+            current: float | None = None
+            if entry is not None:
+                current = entry.score if not lens else getattr(entry.lenses, lens)
             target = found.get(d.id, lens)
             if only_set and target is None:
                 continue
@@ -391,7 +394,7 @@ def target_rows(analysis: dict | None, found: Targets, bank: Bank,
     return rows
 
 
-def page_context(session: Session, assessment: Assessment, analysis: dict | None,
+def page_context(session: Session, assessment: Assessment, analysis: AnalysisResult | None,
                  bank: Bank, viewer: User) -> dict[str, Any]:
     """What the results pages show of targets and actions: the rows of current against target,
     the open actions by dimension (for the readiness one-pager) and the previous cycle's
@@ -415,8 +418,8 @@ def page_context(session: Session, assessment: Assessment, analysis: dict | None
 @dataclass
 class Effect:
     action: Action
-    dimension: dict | None  # the cycle comparison's entry: previous, current, change, ...
-    lens: dict | None  # the same for the action's lens, when it names one
+    dimension: dict[str, Any] | None  # the cycle comparison's entry: previous, current, change, ...
+    lens: dict[str, Any] | None  # the same for the action's lens, when it names one
 
 
 @dataclass
@@ -424,11 +427,12 @@ class Carried:
     previous: Assessment | None  # the earlier cycle, None when not shared with the viewer
     effects: list[Effect] = field(default_factory=list)
     not_shared: bool = False
-    change: dict | None = None  # the comparison (its test and alpha are quoted with effects)
+    # the comparison (its test and alpha are quoted with effects)
+    change: dict[str, Any] | None = None
 
 
 def carried_over(session: Session, assessment: Assessment, viewer: User | None,
-                 change: dict | None) -> Carried | None:
+                 change: dict[str, Any] | None) -> Carried | None:
     """The earlier cycle's actions with what happened to what they addressed. `change` is the
     stored comparison of the two cycles' releases (`analysis.cycles.compare_cycles`); None while
     it is being prepared. None when there is no earlier cycle."""
@@ -453,7 +457,7 @@ def carried_over(session: Session, assessment: Assessment, viewer: User | None,
 # -- reports ----------------------------------------------------------------------------------
 
 
-def report_section(session: Session, assessment: Assessment, change: dict | None,
+def report_section(session: Session, assessment: Assessment, change: dict[str, Any] | None,
                    readable: set[int]) -> dict[str, Any]:
     """What the reports show of targets and actions: this cycle's actions, the earlier cycle's
     with their effect (only when the report's reader may read that cycle), and the targets."""
@@ -467,7 +471,8 @@ def report_section(session: Session, assessment: Assessment, change: dict | None
     return {
         "actions": own,
         "carried": carried,
-        "targets": target_rows(latest.result if latest else None, found, bank, only_set=True),
+        "targets": target_rows(releases.analysis_of(latest) if latest else None, found, bank,
+                               only_set=True),
         "today": utcnow().date(),
     }
 

@@ -9,7 +9,8 @@ import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -106,6 +107,55 @@ def create_assessment(
     session.add(assessment)
     session.commit()
     return assessment
+
+
+PREVIOUS_CHOICES = 200  # the newest assessments offered as the previous cycle of a new one
+
+
+def new_assessment_choices(session: Session) -> tuple[list[BankVersion], list[Assessment]]:
+    """What a new assessment can be made from: the latest version of each bank, and the newest
+    assessments it may follow as their next cycle."""
+    from .banks import latest_banks
+
+    earlier = session.scalars(sa.select(Assessment).order_by(Assessment.id.desc())
+                              .limit(PREVIOUS_CHOICES)).all()
+    return list(latest_banks(session)), list(earlier)
+
+
+@dataclass(frozen=True)
+class NewAssessment:
+    """A new assessment as the form gives it: teams and roles as typed (one per line or comma
+    separated), the closing day rather than a moment."""
+
+    name: str
+    bank: BankVersion
+    teams: str
+    roles: str
+    min_group_size: int = 5
+    anonymous: bool = False
+    closes_on: date | None = None
+    previous: Assessment | None = None
+    interim_releases: bool = False
+
+
+def create_from_form(session: Session, new: NewAssessment) -> Assessment:
+    """A draft assessment from the form. Raises InvalidInput; a problem with the team or role
+    names is in its `fields` under "teams" or "roles", every problem in `problems`."""
+    names: dict[str, list[str]] = {}
+    fields: dict[str, str] = {}
+    for what, field, text in (("team", "teams", new.teams), ("role", "roles", new.roles)):
+        try:
+            names[what] = parse_names(text, what)
+        except InvalidInput as exc:
+            fields[field] = str(exc)
+    if fields:
+        raise InvalidInput("Correct the names and try again.", list(fields.values()), fields)
+    # The assessment stays open through its whole closing day.
+    closes_at = datetime.combine(new.closes_on, time.max) if new.closes_on else None
+    return create_assessment(
+        session, bank=new.bank, name=new.name, teams=names["team"], roles=names["role"],
+        min_group_size=new.min_group_size, anonymous=new.anonymous, closes_at=closes_at,
+        previous=new.previous, interim_releases=new.interim_releases)
 
 
 def set_status(session: Session, assessment: Assessment, status: AssessmentStatus) -> None:
@@ -320,7 +370,7 @@ def response_count(session: Session, assessment_id: int, *, submitted_only: bool
     return session.scalar(stmt) or 0
 
 
-def list_assessments(session: Session) -> sa.Select:
+def list_assessments(session: Session) -> sa.Select[Any]:
     """Assessments newest first with their submitted counts, as a select the caller can page."""
     submitted = (
         sa.select(Response.assessment_id, sa.func.count().label("submitted"))

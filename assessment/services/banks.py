@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -41,7 +42,7 @@ def register_bank_dir(session: Session, directory: str | Path) -> RegisterResult
     return result
 
 
-def register_bank(session: Session, bank: Bank, definition: dict, source: str) -> str:
+def register_bank(session: Session, bank: Bank, definition: dict[str, Any], source: str) -> str:
     digest = content_hash(definition)
     row = session.scalar(
         sa.select(BankVersion).where(

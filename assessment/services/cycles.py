@@ -7,9 +7,11 @@ lead shared the later cycle only is told that an earlier one exists, never what 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ..analysis.result import AnalysisResult
 from ..models import Assessment, User
 from . import access, releases
 
@@ -19,7 +21,7 @@ MAX_CYCLES = 12
 @dataclass
 class Comparison:
     previous: Assessment | None  # None when the previous cycle is not shared with the viewer
-    change: dict | None
+    change: dict[str, Any] | None
     trend: list[tuple[str, dict[str, float | None]]]
     not_shared: bool = False  # an earlier cycle was left out because the viewer may not read it
 
@@ -43,39 +45,40 @@ def _readable(session: Session, viewer: User | None, cycle: Assessment) -> bool:
         Assessment.id == cycle.id)) is not None
 
 
-def compare_with_previous(session: Session, assessment: Assessment, analysis: dict,
+def compare_with_previous(session: Session, assessment: Assessment, analysis: AnalysisResult,
                           viewer: User | None, readable: set[int] | None = None
                           ) -> Comparison | None:
     """The comparison with the earlier cycles `viewer` may read; a job building it for a viewer
     it does not have passes the ids of those cycles as `readable` instead."""
     if assessment.previous is None:
         return None
-    from ..analysis.cycles import compare_cycles  # scipy: loaded in the worker, not for a page
+    # scipy: loaded in the worker, not for a page
+    from ..analysis.cycles import CycleFigures, compare_cycles
 
     history = []
     previous_analysis = None
     not_shared = False
     for cycle in chain(assessment):
         if cycle.id == assessment.id:
-            cycle_analysis: dict | None = analysis
+            cycle_analysis: AnalysisResult | None = analysis
         elif (cycle.id not in readable if readable is not None
               else not _readable(session, viewer, cycle)):
             not_shared = True
             continue
         else:
             found = releases.latest(session, cycle)
-            cycle_analysis = found.result if found else None
+            cycle_analysis = releases.analysis_of(found) if found else None
         if cycle.id == assessment.previous_id:
             previous_analysis = cycle_analysis
         if cycle_analysis:
-            history.append((cycle.name, {d: v.get("score") for d, v in
-                                         cycle_analysis["dimensions"].items()}))
+            history.append((cycle.name, {d: v.score for d, v in
+                                         cycle_analysis.dimensions.items()}))
     if previous_analysis is None:
         if not_shared:
             return Comparison(None, None, history, not_shared=True)
         return None
     previous = assessment.previous
     k = max(previous.min_group_size, assessment.min_group_size,
-            previous_analysis.get("min_group_size") or 0, analysis.get("min_group_size") or 0)
-    return Comparison(previous, compare_cycles(previous_analysis, analysis, k), history,
-                      not_shared)
+            previous_analysis.min_group_size, analysis.min_group_size)
+    change = compare_cycles(CycleFigures.of(previous_analysis), CycleFigures.of(analysis), k)
+    return Comparison(previous, change, history, not_shared)

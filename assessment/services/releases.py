@@ -39,6 +39,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..analysis.result import AnalysisResult
 from ..db import begin_write
 from ..models import (
     Assessment,
@@ -57,6 +58,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 log = logging.getLogger(__name__)
+# Parsed stored results, by release: pages of the same release read it once.
+_ANALYSES: dict[tuple[int, int, object], AnalysisResult] = {}
+_ANALYSES_KEPT = 32
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,19 @@ def _min_size(assessment: Assessment) -> int:
 def releases(session: Session, assessment: Assessment) -> list[Release]:
     return list(session.scalars(
         sa.select(Release).where(Release.assessment_id == assessment.id).order_by(Release.seq)))
+
+
+def analysis_of(release: Release) -> AnalysisResult:
+    """A release's stored analysis as the typed result (read once per release and kept: a
+    release's result never changes once computed)."""
+    key = (release.id, release.n_respondents, release.released_at)
+    found = _ANALYSES.get(key)
+    if found is None:
+        found = AnalysisResult.model_validate(release.result)
+        if len(_ANALYSES) >= _ANALYSES_KEPT:
+            _ANALYSES.pop(next(iter(_ANALYSES)))
+        _ANALYSES[key] = found
+    return found
 
 
 def latest(session: Session, assessment: Assessment) -> Release | None:
@@ -189,7 +206,7 @@ def _compute(session: Session, assessment: Assessment, release_id: int) -> Relea
     row = session.get(Release, release_id)
     assert row is not None
     earlier = [r for r in releases(session, assessment) if r.seq < row.seq]
-    always_hidden: dict[str, list] = {"groups": [], "roles": [], "group_roles": []}
+    always_hidden: dict[str, list[Any]] = {"groups": [], "roles": [], "group_roles": []}
     for r in earlier:
         for key in always_hidden:
             always_hidden[key].extend(x for x in r.hidden.get(key, [])
@@ -207,14 +224,15 @@ def _compute(session: Session, assessment: Assessment, release_id: int) -> Relea
                        min_group_size=assessment.min_group_size,
                        response_rate=min(rate, 1.0) if rate is not None else None,
                        always_hidden=always_hidden)
-    hidden = analysis.pop("suppressed", always_hidden)
-    result = rounded(analysis)
+    hidden = (always_hidden if analysis.suppressed is None
+              else analysis.suppressed.model_dump(mode="json"))
+    result = rounded(analysis.model_copy(update={"suppressed": None}).to_json())
     team_sizes = cast(dict[str, int], frames.groups.value_counts().to_dict())
     rates = _rates(assessment, team_sizes, invited, hidden["groups"])
     shown_comments = _comments(assessment, comments, team_sizes, hidden["groups"])
     # The pages' charts are drawn now and stored with the release, so that its first reader
     # waits for nothing; the report files follow in jobs of their own.
-    drawn = stored.dumps(page_charts(result, bank))
+    drawn = stored.dumps(page_charts(AnalysisResult.model_validate(result), bank))
     seconds = time.perf_counter() - started
     begin_write(session)
     row = session.get(Release, release_id, populate_existing=True)
@@ -265,7 +283,7 @@ def _comments(assessment: Assessment, frame: pd.DataFrame, sizes: dict[str, int]
     responses in the release; each team's comments in a random order, so that neither the
     order they were written in nor one person's comments across dimensions can be lined up."""
     threshold = max(assessment.comment_min_group_size, assessment.min_group_size)
-    shown: dict[str, list] = {}
+    shown: dict[str, list[Any]] = {}
     if not frame.empty:
         keep = frame["team"].map(lambda t: sizes.get(t, 0) >= threshold
                                  and t not in always_hidden).astype(bool)

@@ -8,7 +8,7 @@ worker, or in the `report` command."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ..reporting.reports import Progress
 
 
-def report_context(session: Session, assessment: Assessment, viewer: User | None) -> dict:
+def report_context(session: Session, assessment: Assessment, viewer: User | None) -> dict[str, Any]:
     """Everything a report shows; raises Conflict until the first release. `viewer` None (the
     command line, in the foreground) first makes the releases that are due and compares with
     every earlier cycle; a user's compares with those they may read."""
@@ -37,14 +37,15 @@ def report_context(session: Session, assessment: Assessment, viewer: User | None
 
 
 def release_context(session: Session, assessment: Assessment, release: Release,
-                    readable: set[int]) -> dict:
+                    readable: set[int]) -> dict[str, Any]:
     """The report context of one release, compared with the earlier cycles in `readable`."""
-    res = results_svc.Results(assessment, release.result, release,
+    analysis = releases.analysis_of(release)
+    res = results_svc.Results(assessment, analysis, release,
                               releases.waiting(session, assessment))
     bank = bank_of(assessment.bank)
     rates, submitted, invited = results_svc.response_rates(release)
     shown, threshold = results_svc.visible_comments(release)
-    comparison = cycles.compare_with_previous(session, assessment, release.result, None,
+    comparison = cycles.compare_with_previous(session, assessment, analysis, None,
                                               readable=readable)
     from . import actions
 
@@ -53,7 +54,7 @@ def release_context(session: Session, assessment: Assessment, release: Release,
     # Building a PDF takes seconds: hold no transaction (on SQLite, no write lock) meanwhile.
     session.commit()
     return {
-        "a": assessment, "res": res, "r": release.result, "bank": bank,
+        "a": assessment, "res": res, "r": analysis, "bank": bank,
         "dim_titles": {d.id: d.title for d in bank.dimensions},
         "questions": {q.id: q.text for q in bank.questions},
         "rates": rates, "submitted": submitted, "invited": invited,
@@ -64,7 +65,7 @@ def release_context(session: Session, assessment: Assessment, release: Release,
     }
 
 
-def build_report(context: dict, fmt: str, progress: Progress | None = None) -> bytes:
+def build_report(context: dict[str, Any], fmt: str, progress: Progress | None = None) -> bytes:
     from ..reporting.reports import build_report as build
 
     return build(context, fmt, progress)

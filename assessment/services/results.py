@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ..analysis.result import AnalysisResult
 from ..models import Assessment, Job, Release
 from . import releases
 from .assessments import team_counts
@@ -17,7 +19,7 @@ from .assessments import team_counts
 @dataclass
 class Results:
     assessment: Assessment
-    analysis: dict | None  # None until the first release
+    analysis: AnalysisResult | None  # None until the first release
     release: Release | None
     waiting: releases.Waiting
     preparing: Job | None = None  # the job making a new release, while one is being made
@@ -43,7 +45,8 @@ def results(session: Session, assessment: Assessment) -> Results:
     preparing = None
     if releases.pending(session, assessment) or releases.due(assessment, waiting):
         preparing = releases.request(session, assessment)
-    return Results(assessment, found.result if found else None, found, waiting, preparing)
+    return Results(assessment, releases.analysis_of(found) if found else None, found, waiting,
+                   preparing)
 
 
 @dataclass
@@ -92,7 +95,7 @@ def progress(session: Session, assessment: Assessment, release: Release | None) 
                     teams, waiting)
 
 
-def visible_comments(release: Release | None) -> tuple[dict[str, list], int]:
+def visible_comments(release: Release | None) -> tuple[dict[str, list[Any]], int]:
     """Comments by dimension, then team, as the release froze them."""
     if release is None:
         return {}, 0

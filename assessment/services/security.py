@@ -24,6 +24,7 @@ import functools
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -130,12 +131,52 @@ class Device:
         return secrets.token_hex(8)
 
 
+REFUSED = ("The email or password is not right, or there were too many wrong attempts: after "
+           "five, logins to that account from here wait 15 minutes.")
+LIMITED = ("Too many failed logins from your network. Wait ten minutes and try again; a browser "
+           "that has logged in to your account before is not affected.")
+
+
 @dataclass(frozen=True)
 class Login:
+    """A login's outcome, with what the login page tells the person and the audit log."""
+
     user: User | None  # set only when the login succeeded
     limited: bool = False  # refused without looking: the address is over its limit
     user_id: int | None = None  # the account the email named, for the audit log only
     locked: bool = False  # logins to that account from here are paused (or now are)
+    # On success: the "known device" id this browser keeps (its own if it has logged in to this
+    # account before, else a new one).
+    device_id: str | None = None
+
+    @property
+    def status(self) -> int:
+        """The HTTP status of the login page's answer."""
+        return 200 if self.user is not None else 429 if self.limited else 401
+
+    @property
+    def message(self) -> str | None:
+        """The same message for every refusal of its kind: it must not tell which part was
+        wrong, or whether the email has an account."""
+        return None if self.user is not None else LIMITED if self.limited else REFUSED
+
+    @property
+    def audit_event(self) -> str | None:
+        if self.user is not None:
+            return None
+        return ("login_rate_limited" if self.limited
+                else "login_locked" if self.locked else "login_failed")
+
+
+def safe_next(target: str | None) -> str | None:
+    """Where to go after logging in: a path on this site, or None. Anything else (another
+    host, `//host`, a scheme) would make the login page an open redirect; so would a backslash,
+    which browsers read as a slash (`/\\host` is `//host` to them)."""
+    if not target or not target.startswith("/") or target.startswith("//") \
+            or "\\" in target or urlsplit(target).netloc \
+            or any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return None
+    return target
 
 
 @functools.cache
@@ -159,7 +200,8 @@ def login(session: Session, email: str, password: str, *, address: str,
     right = check_password_hash(user.password_hash if user else _dummy_hash(), password)
     if user is not None and right and not locked:
         clear(session, LOGIN_LOCKOUT, where)
-        return Login(user, user_id=user.id)
+        return Login(user, user_id=user.id,
+                     device_id=device.id if known_device and device else Device.new_id())
     if not known_device:
         record(session, LOGIN_BY_ADDRESS, address)
     if not locked and record(session, LOGIN_LOCKOUT, where):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import (
     Blueprint,
     abort,
@@ -24,7 +26,7 @@ from wtforms.validators import DataRequired, Length
 from .. import db
 from ..models import utcnow
 from ..services import api_tokens
-from ..services.errors import NotFound, ServiceError
+from ..services.errors import ServiceError
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -74,16 +76,13 @@ def tokens() -> ResponseReturnValue:
 def revoke(token_id: int) -> ResponseReturnValue:
     if not RevokeForm().validate_on_submit():
         abort(400)
-    try:
-        token = api_tokens.revoke(db.session(), token_id, actor=current_user)
-    except NotFound:
-        abort(404)
+    token = api_tokens.revoke(db.session(), token_id, actor=current_user)
     flash(f"The token “{token.name}” is revoked; programs using it can no longer read the API.",
           "info")
     return redirect(url_for("account.tokens"))
 
 
-def _session_timeout() -> dict | None:
+def _session_timeout() -> dict[str, Any] | None:
     """How long the session has left, for the page's warning before it ends (WCAG 2.2.1)."""
     if (not has_request_context() or request.blueprint == "survey" or current_user is None
             or not current_user.is_authenticated or "login_at" not in session):
@@ -96,7 +95,7 @@ def _session_timeout() -> dict | None:
 
 
 @bp.app_context_processor
-def session_timeout_context() -> dict:
+def session_timeout_context() -> dict[str, Any]:
     return {"session_timeout": _session_timeout()}
 
 

@@ -88,7 +88,7 @@ class TargetRowForm(Form):  # type: ignore[misc]  # wtforms is untyped
                                                              message="From 0 to 100.")])
 
 
-def _action_form(ctx: dict, action: Action | None = None,
+def _action_form(ctx: dict[str, Any], action: Action | None = None,
                  data: dict[str, Any] | None = None) -> ActionForm:
     form = ActionForm(obj=action, data=data) if request.method == "GET" else ActionForm()
     if action is not None and request.method == "GET":
@@ -119,7 +119,7 @@ def _mark(form: FlaskForm, exc: InvalidInput) -> None:
             field.errors = [*field.errors, problem]
 
 
-def _comparison_change(ctx: dict) -> tuple[dict | None, bool]:
+def _comparison_change(ctx: dict[str, Any]) -> tuple[dict[str, Any] | None, bool]:
     """The stored comparison with the previous cycle for this reader, and whether it is still
     being prepared (it is asked for then)."""
     if not stored.needs_view(ctx["a"]):
@@ -137,11 +137,11 @@ def _comparison_change(ctx: dict) -> tuple[dict | None, bool]:
 
 @bp.route("/<int:assessment_id>/actions")
 @with_results
-def actions(ctx: dict) -> ResponseReturnValue:
+def actions(ctx: dict[str, Any]) -> ResponseReturnValue:
     return _actions_page(ctx)
 
 
-def _actions_page(ctx: dict, new_feed: str | None = None) -> ResponseReturnValue:
+def _actions_page(ctx: dict[str, Any], new_feed: str | None = None) -> ResponseReturnValue:
     session = db.session()
     status = request.args.get("status") or None
     dimension = request.args.get("dimension") or None
@@ -169,7 +169,7 @@ def _actions_page(ctx: dict, new_feed: str | None = None) -> ResponseReturnValue
 
 @bp.route("/<int:assessment_id>/actions/new", methods=["GET", "POST"])
 @with_results
-def new_action(ctx: dict) -> ResponseReturnValue:
+def new_action(ctx: dict[str, Any]) -> ResponseReturnValue:
     session = db.session()
     data: dict[str, Any] = {"owner": current_user.email,
                             "due": utcnow().date() + timedelta(days=svc.DEFAULT_DUE_DAYS)}
@@ -200,7 +200,7 @@ def new_action(ctx: dict) -> ResponseReturnValue:
 
 @bp.route("/<int:assessment_id>/actions/<int:action_id>", methods=["GET", "POST"])
 @with_results
-def action(ctx: dict, action_id: int) -> ResponseReturnValue:
+def action(ctx: dict[str, Any], action_id: int) -> ResponseReturnValue:
     session = db.session()
     try:
         found = svc.action_for(session, current_user, action_id, ctx["a"].id)
@@ -226,7 +226,7 @@ def action(ctx: dict, action_id: int) -> ResponseReturnValue:
 
 @bp.route("/<int:assessment_id>/actions/calendar", methods=["POST"])
 @with_results
-def action_feed(ctx: dict) -> ResponseReturnValue:
+def action_feed(ctx: dict[str, Any]) -> ResponseReturnValue:
     """Make the calendar link, or revoke it by making a new one; shown once, on this page."""
     if not FeedForm().validate_on_submit():
         abort(400)
@@ -239,7 +239,7 @@ def action_feed(ctx: dict) -> ResponseReturnValue:
 
 @bp.route("/<int:assessment_id>/targets", methods=["GET", "POST"])
 @with_results
-def targets(ctx: dict) -> ResponseReturnValue:
+def targets(ctx: dict[str, Any]) -> ResponseReturnValue:
     session = db.session()
     bank = ctx["bank"]
     found = svc.targets(session, ctx["a"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from datetime import datetime, time
 from typing import Any, ParamSpec
 
 import sqlalchemy as sa
@@ -29,8 +28,7 @@ from ..models import Assessment, AssessmentStatus, User, UserRole
 from ..services import access, releases
 from ..services import assessments as svc
 from ..services import users as user_svc
-from ..services.banks import latest_banks
-from ..services.errors import Conflict, InvalidInput, ServiceError
+from ..services.errors import Conflict, InvalidInput
 from .forms import AssessmentForm, InviteForm, RosterForm, ShareForm, StatusForm, UserForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -70,48 +68,48 @@ def index() -> ResponseReturnValue:
 @admin_required
 def new_assessment() -> ResponseReturnValue:
     session = db.session()
-    banks = latest_banks(session)
+    banks, earlier = svc.new_assessment_choices(session)
     form = AssessmentForm()
     form.bank.choices = [SelectChoice(str(b.id), f"{b.title} ({b.bank_id} v{b.version})")
                          for b in banks]
-    earlier = session.scalars(sa.select(Assessment).order_by(Assessment.id.desc())
-                              .limit(200)).all()
     form.previous.choices = [SelectChoice("0", "— none: a first cycle —")] + [
         SelectChoice(str(e.id), f"{e.name} ({e.bank.bank_id})") for e in earlier]
     if form.validate_on_submit():
-        bank = next(b for b in banks if b.id == form.bank.data)  # the form checked the choice
-        previous = next((e for e in earlier if e.id == form.previous.data), None)
-        closes_at = (datetime.combine(form.closes_on.data, time.max)
-                     if form.closes_on.data else None)
-        names = {}
-        for what, f in (("team", form.teams), ("role", form.roles)):
-            try:
-                names[what] = svc.parse_names(f.data, what)
-            except InvalidInput as exc:  # shown at its field, and listed in the summary
-                f.errors.append(str(exc))
+        new = svc.NewAssessment(
+            name=form.name.data,
+            bank=next(b for b in banks if b.id == form.bank.data),  # the form checked it
+            teams=form.teams.data, roles=form.roles.data,
+            min_group_size=form.min_group_size.data, anonymous=form.anonymous.data,
+            closes_on=form.closes_on.data,
+            previous=next((e for e in earlier if e.id == form.previous.data), None),
+            interim_releases=form.interim_releases.data)
         try:
-            if len(names) == 2:
-                assessment = svc.create_assessment(
-                    session, bank=bank, name=form.name.data, teams=names["team"],
-                    roles=names["role"], min_group_size=form.min_group_size.data,
-                    anonymous=form.anonymous.data, closes_at=closes_at, previous=previous,
-                    interim_releases=form.interim_releases.data,
-                )
-        except InvalidInput as exc:
-            flash(str(exc), "error")
+            assessment = svc.create_from_form(session, new)
+        except InvalidInput as exc:  # shown at its field (listed in the summary), or flashed
+            for field, problem in exc.fields.items():
+                getattr(form, field).errors.append(problem)
+            if not exc.fields:
+                flash(str(exc), "error")
         else:
-            if len(names) == 2:
-                flash(f"Assessment “{assessment.name}” created as a draft.", "info")
-                return redirect(url_for("admin.assessment", assessment_id=assessment.id))
+            flash(f"Assessment “{assessment.name}” created as a draft.", "info")
+            return redirect(url_for("admin.assessment", assessment_id=assessment.id))
     return render_template("admin/new_assessment.html", form=form), (
         422 if form.errors or request.method == "POST" else 200)
 
 
 def _load(assessment_id: int) -> Assessment:
-    try:
-        return svc.get_assessment(db.session(), assessment_id)
-    except ServiceError:
-        abort(404)
+    return svc.get_assessment(db.session(), assessment_id)
+
+
+@bp.errorhandler(Conflict)
+def conflict(exc: Conflict) -> ResponseReturnValue:
+    """What the assessment's state refuses (opening a closed one, links for a closed one): said
+    on the assessment's page. Other domain errors are answered app-wide (see `errors`)."""
+    db.session().rollback()
+    flash(str(exc), "error")
+    assessment_id = (request.view_args or {}).get("assessment_id")
+    return redirect(url_for("admin.assessment", assessment_id=assessment_id)
+                    if assessment_id is not None else url_for("admin.index"))
 
 
 @bp.route("/assessments/<int:assessment_id>")
@@ -145,14 +143,11 @@ def set_status(assessment_id: int) -> ResponseReturnValue:
     action = request.form.get("action")
     if not form.validate_on_submit() or action not in ("open", "close"):
         abort(400)
-    try:
-        if action == "open":
-            svc.set_status(db.session(), a, AssessmentStatus.OPEN)
-            flash("The assessment is now open.", "info")
-        else:
-            flash(releases.close_later(db.session(), a), "info")
-    except ServiceError as exc:
-        flash(str(exc), "error")
+    if action == "open":
+        svc.set_status(db.session(), a, AssessmentStatus.OPEN)
+        flash("The assessment is now open.", "info")
+    else:
+        flash(releases.close_later(db.session(), a), "info")
     return redirect(url_for("admin.assessment", assessment_id=a.id))
 
 
@@ -207,9 +202,9 @@ def invite(assessment_id: int) -> ResponseReturnValue:
             db.session(), a, team=form.team.data, role=form.role.data, count=form.count.data,
             base_url=current_app.config["BASE_URL"],
             max_count=current_app.config["INVITE_MAX_COUNT"])
-    except ServiceError as exc:
-        flash(str(exc), "error")
-        return _render_assessment(a, invite_form=form, code=409)
+    except InvalidInput as exc:  # shown at the form
+        form.count.errors.append(str(exc))
+        return _render_assessment(a, invite_form=form, code=422)
     return _csv_download(svc.links_csv(links), f"assessment-{a.id}-links.csv")
 
 
@@ -229,9 +224,6 @@ def roster(assessment_id: int) -> ResponseReturnValue:
         if not exc.problems:  # about the file as a whole: shown at its field
             form.roster.errors.append(str(exc))
         return _render_assessment(a, roster_form=form, problems=exc.problems, code=422)
-    except ServiceError as exc:
-        flash(str(exc), "error")
-        return _render_assessment(a, roster_form=form, code=409)
     return _csv_download(svc.links_csv(links, with_email=True), f"assessment-{a.id}-roster.csv")
 
 
@@ -248,9 +240,9 @@ def users() -> ResponseReturnValue:
         except Conflict as exc:  # the email is taken: shown at the email field
             form.email.errors.append(str(exc))
             code = 409
-        except ServiceError as exc:
+        except InvalidInput as exc:
             flash(str(exc), "error")
-            code = 409
+            code = 422
         else:
             flash(f"User {form.email.data} created.", "info")
             return redirect(url_for("admin.users"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,11 +21,12 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from .. import db
+from ..analysis.result import AnalysisResult
 from ..models import Assessment, User
 from ..services import access, api_tokens, releases, security
 from ..services import assessments as assessment_svc
 from ..services import results as results_svc
-from ..services.errors import NotFound
+from ..services.errors import Conflict, NotFound, ServiceError
 from . import audit, csrf
 
 PREFIX = "/api/v1"
@@ -115,6 +117,15 @@ def http_error(exc: HTTPException) -> Response:
     return error_response(code, message, headers)
 
 
+@bp.errorhandler(ServiceError)
+def service_error(exc: ServiceError) -> Response:
+    """The services' domain errors, answered once for every route: not found (or not readable
+    by the caller: the same answer) 404, a conflict 409, anything else the caller sent 400."""
+    db.session().rollback()
+    code = 404 if isinstance(exc, NotFound) else 409 if isinstance(exc, Conflict) else 400
+    return error_response(code, str(exc) or MESSAGES[code])
+
+
 @bp.errorhandler(Exception)
 def server_error(exc: Exception) -> Response:
     log.exception("unhandled error in the API")
@@ -174,10 +185,7 @@ def _summary(a: Assessment, submitted: int) -> dict[str, Any]:
 
 def _readable(assessment_id: int) -> Assessment:
     """The assessment if the caller may read it; 404 alike for unknown and not shared."""
-    try:
-        return access.readable_assessment(db.session(), caller(), assessment_id)
-    except NotFound as exc:
-        abort(404, str(exc))
+    return access.readable_assessment(db.session(), caller(), assessment_id)
 
 
 def _page_arg(name: str, default: int, maximum: int) -> int:
@@ -189,7 +197,7 @@ def _page_arg(name: str, default: int, maximum: int) -> int:
     return int(raw)
 
 
-def visible_with_counts(session: Session, user: User) -> tuple[sa.Select, sa.Select]:
+def visible_with_counts(session: Session, user: User) -> tuple[sa.Select[Any], sa.Select[Any]]:
     """The assessments `user` may read with their submitted counts (newest first), and a count
     of them: the access rule's select narrowed to the listing that carries the counts."""
     visible = access.visible_assessments(user).order_by(None)
@@ -226,7 +234,7 @@ def results(assessment_id: int) -> Response:
     a = _readable(assessment_id)
     session = db.session()
     found = results_svc.results(session, a)
-    if found.release is None:
+    if found.release is None or found.analysis is None:
         return _no_release(a)
     submitted = assessment_svc.response_count(session, a.id)
     return jsonify({
@@ -234,7 +242,7 @@ def results(assessment_id: int) -> Response:
         "released_at": _iso(found.released_at),
         "n_respondents": found.release.n_respondents,
         "computed_at": _iso(found.released_at),
-        "results": found.analysis,
+        "results": found.analysis.to_json(),
     })
 
 
@@ -290,12 +298,37 @@ ASSESSMENT_ID = {
 }
 
 
-# Modules that add endpoints to this blueprint describe them here (see `web.api_actions`).
-OPENAPI_EXTENSIONS: list[Callable[[dict[str, Any]], None]] = []
+@dataclass(frozen=True)
+class Contribution:
+    """Paths and component schemas that another module of the API adds to its description:
+    `paths()` gives OpenAPI path items by path, `schemas()` component schemas by name."""
+
+    paths: Callable[[], dict[str, Any]]
+    schemas: Callable[[], dict[str, Any]] = dict
+    responses: Callable[[], dict[str, Any]] = dict
+
+
+# Filled by the modules that add routes under /api/v1, when they are imported.
+CONTRIBUTIONS: list[Contribution] = []
+
+
+def result_schemas() -> dict[str, Any]:
+    """The analysis result's component schemas, generated from its models (so a renamed field
+    changes the schema): `Analysis` for the whole result and one schema per part."""
+    schema = AnalysisResult.model_json_schema(ref_template="#/components/schemas/{model}")
+    parts: dict[str, Any] = schema.pop("$defs", {})
+    schema["title"] = "Analysis"
+    schema["description"] = (
+        "The analysis, the same structure as `flask --app app analyze --format json` (without "
+        "`suppressed`, which a release keeps apart). Every group, role and group x role cell "
+        "below `min_group_size` respondents, and any cell that would let a hidden one be "
+        "worked out from the total, is `{\"suppressed\": true}`.")
+    return {**parts, "Analysis": schema}
 
 
 def openapi_document() -> dict[str, Any]:
-    """OpenAPI 3.1 for every route of this blueprint (a test checks none is missing)."""
+    """OpenAPI 3.1 for every route of this blueprint and of the `CONTRIBUTIONS` (a test checks
+    none is missing)."""
     schemas = {
         "Error": {
             "type": "object", "required": ["error"],
@@ -343,32 +376,6 @@ def openapi_document() -> dict[str, Any]:
                 "total": {"type": "integer", "minimum": 0},
             },
         },
-        "Analysis": {
-            "type": "object",
-            "description": (
-                "The analysis, the same structure as `flask --app app analyze --format json`. "
-                "Every group, role and group x role cell below `min_group_size` respondents, and "
-                "any cell that would let a hidden one be worked out from the total, is "
-                "`{\"suppressed\": true}`."),
-            "required": ["bank", "n_respondents", "min_group_size", "dimensions", "items",
-                         "divergence", "recommendations", "readiness"],
-            "properties": {
-                "bank": {"type": "object", "properties": {
-                    "id": {"type": "string"}, "version": {"type": "integer"},
-                    "title": {"type": "string"}}},
-                "scale": {"type": "object"},
-                "n_respondents": {"type": "integer"},
-                "min_group_size": {"type": "integer"},
-                "response_rate": {"type": ["number", "null"]},
-                "overall": {"type": "object"},
-                "suppressed_note": {"type": "string"},
-                "dimensions": {"type": "object", "description": "Per dimension id."},
-                "items": {"type": "object", "description": "Per question id."},
-                "divergence": {"type": "object"},
-                "recommendations": {"type": "array", "items": {"type": "object"}},
-                "readiness": {"type": "object"},
-            },
-        },
         "Results": {
             "type": "object",
             "required": ["assessment", "released_at", "n_respondents", "computed_at", "results"],
@@ -384,6 +391,7 @@ def openapi_document() -> dict[str, Any]:
                 "results": _ref("Analysis"),
             },
         },
+        **result_schemas(),
         "TeamRate": {
             "oneOf": [
                 {"type": "object", "required": ["team", "invited", "submitted", "rate",
@@ -425,50 +433,56 @@ def openapi_document() -> dict[str, Any]:
     per_page = {"name": "per_page", "in": "query", "required": False,
                 "schema": {"type": "integer", "minimum": 1, "maximum": PER_PAGE_MAX,
                            "default": PER_PAGE_DEFAULT}}
-    document: dict[str, Any] = {
+    paths: dict[str, Any] = {
+        f"{PREFIX}/assessments": {"get": {
+            "operationId": "listAssessments",
+            "summary": "The assessments the caller may see, newest first.",
+            "parameters": [page, per_page],
+            "responses": {"200": _json(_ref("AssessmentList"), "A page of assessments."),
+                          **_errors(400, 401, 500)},
+        }},
+        f"{PREFIX}/assessments/{{assessment_id}}/results": {"get": {
+            "operationId": "getResults",
+            "summary": "An assessment's latest released analysis, with small groups "
+                       "suppressed.",
+            "parameters": [ASSESSMENT_ID],
+            "responses": {"200": _json(_ref("Results"), "The analysis."),
+                          **_errors(401, 404, 409, 500)},
+        }},
+        f"{PREFIX}/assessments/{{assessment_id}}/response-rates": {"get": {
+            "operationId": "getResponseRates",
+            "summary": "Invited and submitted per team as of the latest release, with "
+                       "small teams suppressed.",
+            "parameters": [ASSESSMENT_ID],
+            "responses": {"200": _json(_ref("ResponseRates"), "Response rates."),
+                          **_errors(401, 404, 409, 500)},
+        }},
+        f"{PREFIX}/openapi.json": {"get": {
+            "operationId": "getOpenApi",
+            "summary": "This description.",
+            "security": [],
+            "responses": {"200": _json({"type": "object"}, "The OpenAPI document.")},
+        }},
+    }
+    for contribution in CONTRIBUTIONS:
+        paths.update(contribution.paths())
+        schemas.update(contribution.schemas())
+        error_responses.update(contribution.responses())
+    return {
         "openapi": "3.1.0",
         "info": {
             "title": "Alignment assessment API",
             "version": "1.0.0",
             "description": (
-                "Read the assessments you may see, their analysis and response rates. "
+                "Read the assessments you may see, their analysis and response rates, and keep "
+                "their targets and actions. "
                 "Authenticate with a bearer token created on the API tokens page or with "
                 "`flask --app app api-token create EMAIL`. Leads see only the assessments "
                 "shared with them; any other id answers 404. Groups below the assessment's "
                 "minimum group size are suppressed in every response."),
         },
         "security": [{"bearerAuth": []}],
-        "paths": {
-            f"{PREFIX}/assessments": {"get": {
-                "operationId": "listAssessments",
-                "summary": "The assessments the caller may see, newest first.",
-                "parameters": [page, per_page],
-                "responses": {"200": _json(_ref("AssessmentList"), "A page of assessments."),
-                              **_errors(400, 401, 500)},
-            }},
-            f"{PREFIX}/assessments/{{assessment_id}}/results": {"get": {
-                "operationId": "getResults",
-                "summary": "An assessment's latest released analysis, with small groups "
-                           "suppressed.",
-                "parameters": [ASSESSMENT_ID],
-                "responses": {"200": _json(_ref("Results"), "The analysis."),
-                              **_errors(401, 404, 409, 500)},
-            }},
-            f"{PREFIX}/assessments/{{assessment_id}}/response-rates": {"get": {
-                "operationId": "getResponseRates",
-                "summary": "Invited and submitted per team as of the latest release, with "
-                           "small teams suppressed.",
-                "parameters": [ASSESSMENT_ID],
-                "responses": {"200": _json(_ref("ResponseRates"), "Response rates."),
-                              **_errors(401, 404, 409, 500)},
-            }},
-            f"{PREFIX}/openapi.json": {"get": {
-                "operationId": "getOpenApi",
-                "summary": "This description.",
-                "security": [],
-                "responses": {"200": _json({"type": "object"}, "The OpenAPI document.")},
-            }},
-        },
+        "paths": paths,
         "components": {
             "securitySchemes": {"bearerAuth": {
                 "type": "http", "scheme": "bearer",
@@ -477,6 +491,3 @@ def openapi_document() -> dict[str, Any]:
             "responses": error_responses,
         },
     }
-    for extend in OPENAPI_EXTENSIONS:
-        extend(document)
-    return document

@@ -233,7 +233,8 @@ def _targets_out(a: Assessment) -> dict[str, Any]:
     session = db.session()
     found = svc.targets(session, a)
     latest = releases.latest(session, a)
-    rows = svc.target_rows(latest.result if latest else None, found, bank_of(a.bank),
+    rows = svc.target_rows(releases.analysis_of(latest) if latest else None, found,
+                           bank_of(a.bank),
                            only_set=True)
     return Targets(
         assessment_id=a.id,
@@ -286,18 +287,18 @@ def _schemas() -> dict[str, Any]:
     return out
 
 
-def describe(document: dict[str, Any]) -> None:
-    """Add the actions and targets operations and their schemas to the API's description. The
-    writing operations list 405: routing answers it for an id beyond the schema's range when
-    another method of the path exists."""
+def _responses() -> dict[str, Any]:
+    return {"E422": api._json(api._ref("Error"), "The body is not valid; the message names "
+                                                   "each problem."),
+            "E403": api._json(api._ref("Error"), "The token may only read.")}
+
+
+def _paths() -> dict[str, Any]:
+    """The actions and targets operations. The writing operations list 405: routing answers it
+    for an id beyond the schema's range when another method of the path exists."""
     ref = api._ref
     body = api._json
     errors = api._errors
-    components = document["components"]
-    components["schemas"].update(_schemas())
-    components["responses"]["E422"] = body(ref("Error"), "The body is not valid; the message "
-                                                          "names each problem.")
-    components["responses"]["E403"] = body(ref("Error"), "The token may only read.")
 
     def request_body(name: str) -> dict[str, Any]:
         return {"required": True, "content": {"application/json": {"schema": ref(name)}}}
@@ -312,7 +313,7 @@ def describe(document: dict[str, Any]) -> None:
     per_page = {"name": "per_page", "in": "query", "required": False,
                 "schema": {"type": "integer", "minimum": 1, "maximum": api.PER_PAGE_MAX,
                            "default": api.PER_PAGE_DEFAULT}}
-    paths = document["paths"]
+    paths: dict[str, Any] = {}
     paths[f"{PREFIX}/assessments/{{assessment_id}}/actions"] = {
         "get": {"operationId": "listActions",
                 "summary": "The assessment's actions, soonest due first.",
@@ -344,6 +345,8 @@ def describe(document: dict[str, Any]) -> None:
                 "responses": {"200": body(ref("Targets"), "The targets now."),
                               **errors(400, 401, 403, 404, 405, 422, 500)}},
     }
+    return paths
 
 
-api.OPENAPI_EXTENSIONS.append(describe)
+api.CONTRIBUTIONS.append(
+    api.Contribution(paths=_paths, schemas=_schemas, responses=_responses))

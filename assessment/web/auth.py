@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -20,6 +19,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from werkzeug.wrappers import Response
 
 from .. import db
 from ..models import User, utcnow
@@ -34,10 +34,6 @@ SESSION_VERSION = "sv"
 NO_LOGIN_BLUEPRINTS = frozenset({"api", "health", "survey"})
 DEVICE_COOKIE = "assessment_device"
 DEVICE_LIFETIME = timedelta(days=90)
-REFUSED = ("The email or password is not right, or there were too many wrong attempts: after "
-           "five, logins to that account from here wait 15 minutes.")
-LIMITED = ("Too many failed logins from your network. Wait ten minutes and try again; a browser "
-           "that has logged in to your account before is not affected.")
 
 
 def _devices() -> URLSafeTimedSerializer:
@@ -63,36 +59,33 @@ def login() -> ResponseReturnValue:
     form = LoginForm()
     if not form.validate_on_submit():
         return render_template("auth/login.html", form=form)
-    device = _device()
     result = security.login(db.session(), form.email.data, form.password.data,
-                            address=request.remote_addr or "unknown", device=device)
-    if result.limited:
-        audit.event("login_rate_limited", user_id=result.user_id)
-        flash(LIMITED, "error")
-        return render_template("auth/login.html", form=form), 429
-    if result.user is None:
-        audit.event("login_locked" if result.locked else "login_failed",
-                    user_id=result.user_id)
-        flash(REFUSED, "error")
-        return render_template("auth/login.html", form=form), 401
-    user = result.user
+                            address=request.remote_addr or "unknown", device=_device())
+    if result.user is None or result.device_id is None:
+        audit.event(result.audit_event or "login_failed", user_id=result.user_id)
+        flash(result.message or security.REFUSED, "error")
+        return render_template("auth/login.html", form=form), result.status
+    _start_session(result.user)
+    response = redirect(security.safe_next(request.args.get("next"))
+                        or url_for("admin.index"))
+    _remember_device(response, result.user, result.device_id)
+    return response
+
+
+def _start_session(user: User) -> None:
     session.clear()  # a fresh session on login, so a planted session id is useless
     login_user(user)
     session.permanent = True
     now = utcnow().timestamp()
     session["login_at"] = session["seen_at"] = now
     session[SESSION_VERSION] = user.session_version
-    target = request.args.get("next", "")
-    if not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
-        target = url_for("admin.index")
-    response = redirect(target)
-    same = device is not None and device.user_id == user.id
-    cookie = _devices().dumps(
-        {"u": user.id, "d": device.id if same and device else security.Device.new_id()})
+
+
+def _remember_device(response: Response, user: User, device_id: str) -> None:
+    cookie = _devices().dumps({"u": user.id, "d": device_id})
     response.set_cookie(DEVICE_COOKIE, cookie, max_age=int(DEVICE_LIFETIME.total_seconds()),
                         path=url_for("auth.login"), httponly=True, samesite="Strict",
                         secure=current_app.config["SESSION_COOKIE_SECURE"])
-    return response
 
 
 @bp.route("/logout", methods=["POST"])

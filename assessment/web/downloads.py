@@ -26,7 +26,6 @@ from .. import db
 from ..models import JobStatus, utcnow
 from ..reporting.formats import FORMATS, LABELS, filename, mimetype
 from ..services import access, releases, stored
-from ..services.errors import NotFound
 
 bp = Blueprint("downloads", __name__, url_prefix="/results")
 REFRESH_SECONDS = 2
@@ -36,10 +35,7 @@ def _release_of(assessment_id: int, fmt: str):  # type: ignore[no-untyped-def]
     if fmt not in FORMATS:
         abort(404)
     session = db.session()
-    try:
-        assessment = access.readable_assessment(session, current_user, assessment_id)
-    except NotFound:
-        abort(404)
+    assessment = access.readable_assessment(session, current_user, assessment_id)
     return session, assessment, releases.latest(session, assessment)
 
 

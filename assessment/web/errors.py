@@ -1,4 +1,9 @@
-"""Error pages: a message the person can act on, never a traceback; the session is rolled back."""
+"""Error pages: a message the person can act on, never a traceback; the session is rolled back.
+
+The services' domain errors are answered here once for every page: a thing not found (or not
+readable by this person: the same answer) is 404, a conflict with the current state is 409 with
+its message, invalid input is 400 with its message and problems. A blueprint that can do better
+(the API's JSON, a form shown again) registers its own handler for them."""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .. import db
+from ..services.errors import Conflict, InvalidInput, ServiceError
+from ..services.errors import NotFound as Missing
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +37,27 @@ def init_app(app: Flask) -> None:
         message = ("The form had expired or was sent from elsewhere. Go back, reload the page "
                    "and try again; nothing was saved.")
         return render_template("errors/error.html", code=400, message=message), 400
+
+    @app.errorhandler(Missing)
+    def missing(exc: Missing) -> ResponseReturnValue:
+        # Not the service's message: whether a thing exists is not told to who may not see it.
+        return render_template("errors/error.html", code=404, message=MESSAGES[404]), 404
+
+    @app.errorhandler(Conflict)
+    def conflict(exc: Conflict) -> ResponseReturnValue:
+        db.session().rollback()
+        return render_template("errors/error.html", code=409, message=str(exc)), 409
+
+    @app.errorhandler(InvalidInput)
+    def invalid(exc: InvalidInput) -> ResponseReturnValue:
+        db.session().rollback()
+        return render_template("errors/error.html", code=400, message=str(exc),
+                               problems=exc.problems), 400
+
+    @app.errorhandler(ServiceError)
+    def refused(exc: ServiceError) -> ResponseReturnValue:
+        db.session().rollback()
+        return render_template("errors/error.html", code=400, message=str(exc)), 400
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> ResponseReturnValue:

@@ -24,7 +24,7 @@ from ..services import access, releases, security, stored
 from ..services import actions as actions_svc
 from ..services import results as results_svc
 from ..services.banks import bank_of
-from ..services.errors import Conflict, NotFound
+from ..services.errors import Conflict
 from . import audit
 from .forms import StatusForm
 
@@ -44,12 +44,12 @@ PAGES = [
 
 
 MAX_PAGE = 1_000_000
-_charts: OrderedDict[tuple, dict[str, dict]] = OrderedDict()
+_charts: OrderedDict[tuple[Any, ...], dict[str, dict[str, Any]]] = OrderedDict()
 _charts_lock = threading.Lock()
 CHART_CACHE_SIZE = 32  # releases whose charts a process keeps
 
 
-def release_charts(ctx: dict) -> dict[str, dict]:
+def release_charts(ctx: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The release's charts, drawn by the job that made it and stored with it; kept per process
     (they never change) so a page reads the stored copy once. A release made before charts
     were stored has none: its charts are drawn here, once."""
@@ -61,7 +61,7 @@ def release_charts(ctx: dict) -> dict[str, dict]:
             return _charts[key]
     found = stored.get(db.session(), release.id, stored.CHARTS)
     db.session().commit()
-    drawn: dict[str, dict]
+    drawn: dict[str, dict[str, Any]]
     if found is not None:
         drawn = stored.loads(found.content)
     else:
@@ -96,10 +96,7 @@ def with_results(view: Callable[..., ResponseReturnValue]) -> Callable[..., Resp
     @login_required
     def wrapped(assessment_id: int, **kwargs: Any) -> ResponseReturnValue:
         session = db.session()
-        try:
-            assessment = access.readable_assessment(session, current_user, assessment_id)
-        except NotFound:
-            abort(404)
+        assessment = access.readable_assessment(session, current_user, assessment_id)
         res = results_svc.results(session, assessment)
         bank = bank_of(assessment.bank)
         release = res.release
@@ -133,7 +130,7 @@ def _downloads(session, release, view: str) -> list[tuple[str, str, bool]]:  # t
 
 @bp.route("/<int:assessment_id>/")
 @with_results
-def overview(ctx: dict) -> ResponseReturnValue:
+def overview(ctx: dict[str, Any]) -> ResponseReturnValue:
     session = db.session()
     rates, submitted, invited = results_svc.response_rates(ctx["res"].release)
     comparison, trend, comparing = None, None, None
@@ -154,17 +151,17 @@ def overview(ctx: dict) -> ResponseReturnValue:
 
 @bp.route("/<int:assessment_id>/dimensions")
 @with_results
-def dimensions(ctx: dict) -> ResponseReturnValue:
+def dimensions(ctx: dict[str, Any]) -> ResponseReturnValue:
     drawn = release_charts(ctx)
     per_dimension = [(d, drawn[f"dist:{d}"], drawn[f"agreement:{d}"])
-                     for d in ctx["r"]["dimensions"]]
+                     for d in ctx["r"].dimensions]
     return render_template("results/dimensions.html", active="dimensions", lens=drawn["lens"],
                            per_dimension=per_dimension, **ctx)
 
 
 @bp.route("/<int:assessment_id>/heatmap")
 @with_results
-def heatmap(ctx: dict) -> ResponseReturnValue:
+def heatmap(ctx: dict[str, Any]) -> ResponseReturnValue:
     by = "rwg_mean" if request.args.get("by") == "agreement" else "score"
     return render_template("results/heatmap.html", active="heatmap",
                            heat=release_charts(ctx)[f"heatmap:{by}"], by=by, **ctx)
@@ -172,20 +169,20 @@ def heatmap(ctx: dict) -> ResponseReturnValue:
 
 @bp.route("/<int:assessment_id>/divergence")
 @with_results
-def divergence(ctx: dict) -> ResponseReturnValue:
+def divergence(ctx: dict[str, Any]) -> ResponseReturnValue:
     return render_template("results/divergence.html", active="divergence",
                            cluster_chart=release_charts(ctx)["clusters"], **ctx)
 
 
 @bp.route("/<int:assessment_id>/recommendations")
 @with_results
-def recommendations(ctx: dict) -> ResponseReturnValue:
+def recommendations(ctx: dict[str, Any]) -> ResponseReturnValue:
     return render_template("results/recommendations.html", active="recommendations", **ctx)
 
 
 @bp.route("/<int:assessment_id>/comments")
 @with_results
-def comments(ctx: dict) -> ResponseReturnValue:
+def comments(ctx: dict[str, Any]) -> ResponseReturnValue:
     shown, threshold = results_svc.visible_comments(ctx["res"].release)
     return render_template("results/comments.html", active="comments", shown=shown,
                            threshold=threshold, **ctx)
@@ -193,7 +190,7 @@ def comments(ctx: dict) -> ResponseReturnValue:
 
 @bp.route("/<int:assessment_id>/readiness")
 @with_results
-def readiness(ctx: dict) -> ResponseReturnValue:
+def readiness(ctx: dict[str, Any]) -> ResponseReturnValue:
     return render_template("results/readiness.html", active="readiness", **ctx)
 
 
@@ -202,10 +199,7 @@ def readiness(ctx: dict) -> ResponseReturnValue:
 def release(assessment_id: int) -> ResponseReturnValue:
     """An admin releases what has arrived since the last release, when the rule allows it."""
     session = db.session()
-    try:
-        assessment = access.readable_assessment(session, current_user, assessment_id)
-    except NotFound:
-        abort(404)
+    assessment = access.readable_assessment(session, current_user, assessment_id)
     if not current_user.is_admin:
         abort(403)
     if not StatusForm().validate_on_submit():
@@ -215,10 +209,17 @@ def release(assessment_id: int) -> ResponseReturnValue:
         message = ("You have asked for a release five times in the last ten minutes; wait a few "
                    "minutes before asking again.")
         return render_template("errors/error.html", code=429, message=message), 429
-    try:
-        made = releases.begin(session, assessment, "manual")
-    except Conflict as exc:
-        flash(str(exc), "error")
-    else:
-        flash(f"Release {made.seq} is being prepared; it appears here in a moment.", "info")
+    made = releases.begin(session, assessment, "manual")
+    flash(f"Release {made.seq} is being prepared; it appears here in a moment.", "info")
     return redirect(url_for("results.overview", assessment_id=assessment_id))
+
+
+@bp.errorhandler(Conflict)
+def conflict(exc: Conflict) -> ResponseReturnValue:
+    """A request the assessment's state refuses (a release not allowed yet): said on the
+    assessment's results page, where the person came from."""
+    db.session().rollback()
+    flash(str(exc), "error")
+    assessment_id = (request.view_args or {}).get("assessment_id")
+    return redirect(url_for("results.overview", assessment_id=assessment_id)
+                    if assessment_id is not None else url_for("results.index"))

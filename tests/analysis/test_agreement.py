@@ -202,7 +202,7 @@ def test_analyze_reproduces_the_references_end_to_end():
     """The same figures through `analyze`: the dimension is the respondent mean of its items."""
     lq = real_data("lq2002")
     bank = bank_fixture("lq2002")
-    result = analyze(lq[bank.question_ids], bank, groups=lq["COMPID"].astype(str))
+    result = analyze(lq[bank.question_ids], bank, groups=lq["COMPID"].astype(str)).to_json()
     leadership = result["dimensions"]["leadership"]
     assert leadership["rwg_j_mean"] == pytest.approx(0.8677849, abs=1e-4)
     # per_item <- sapply(LEAD, function(i) mean(rwg(lq2002[[i]], lq2002$COMPID, ranvar=2)$rwg))
@@ -220,7 +220,7 @@ def test_analyze_reproduces_the_references_end_to_end():
 
     bh = real_data("bh1996")
     bank = bank_fixture("bh1996")
-    result = analyze(bh[["WBEING"]], bank, groups=bh["GRP"].astype(str))
+    result = analyze(bh[["WBEING"]], bank, groups=bh["GRP"].astype(str)).to_json()
     assert result["dimensions"]["wellbeing"]["icc1"] == pytest.approx(0.04336905008, abs=1e-4)
     assert result["dimensions"]["wellbeing"]["icc2"] == pytest.approx(0.7717128755, abs=1e-4)
     # group keys are the values as strings
@@ -232,7 +232,7 @@ def test_consensus_is_the_mean_item_agreement_and_not_inflated_by_j():
     average: the consensus is read at the items' level."""
     lq = real_data("lq2002")
     bank = bank_fixture("lq2002")
-    result = analyze(lq[bank.question_ids], bank, groups=lq["COMPID"].astype(str))
+    result = analyze(lq[bank.question_ids], bank, groups=lq["COMPID"].astype(str)).to_json()
     leadership = result["dimensions"]["leadership"]
     # per_item <- sapply(LEAD, function(i) mean(rwg(lq2002[[i]], lq2002$COMPID, ranvar=2)$rwg))
     # per_item[c("LEAD01","LEAD05")] -> 0.4234190612 0.4633416344; mean(per_item) -> 0.393810649
@@ -315,7 +315,7 @@ def test_data_with_blanks_are_used_pairwise():
     # b$S <- rowMeans(b[,LEAD], na.rm=TRUE); m <- aov(S ~ as.factor(COMPID), data=b)
     # ICC1(m) -> 0.08641139725; ICC2(m) -> 0.79763916683
     bank = bank_fixture("lq2002")
-    result = analyze(lq[bank.question_ids], bank, groups=lq["COMPID"].astype(str))
+    result = analyze(lq[bank.question_ids], bank, groups=lq["COMPID"].astype(str)).to_json()
     leadership = result["dimensions"]["leadership"]
     assert leadership["n"] == len(lq)
     assert leadership["icc1"] == pytest.approx(0.08641139725, abs=1e-4)
@@ -328,7 +328,7 @@ def test_data_with_blanks_are_used_pairwise():
 def test_each_team_has_its_own_reliability():
     lq = real_data("lq2002")
     bank = bank_fixture("lq2002")
-    result = analyze(lq[bank.question_ids], bank, groups=lq["COMPID"].astype(str))
+    result = analyze(lq[bank.question_ids], bank, groups=lq["COMPID"].astype(str)).to_json()
     groups = result["dimensions"]["leadership"]["groups"]
     # m <- aov(LEAD ~ as.factor(COMPID), data=lq2002); icc1 <- ICC1(m)   (0.08795621852)
     # sizes <- table(lq2002$COMPID); sizes * icc1 / (1 + (sizes - 1) * icc1)

@@ -93,7 +93,7 @@ def test_the_result_reports_the_test():
     bank = wide_bank()
     answers, _ = planted(bank, [90, 60], seed=8)
     groups = pd.Series(np.where(np.arange(150) % 2, "North", "South"), index=answers.index)
-    test = analyze(answers, bank, groups=groups)["divergence"]["clusters"]
+    test = analyze(answers, bank, groups=groups).to_json()["divergence"]["clusters"]
     figures = test["test"]
     assert figures["significance"] == clustering.SIGNIFICANCE
     assert figures["draws"] >= clustering.MIN_REFERENCE_DRAWS
@@ -208,7 +208,7 @@ def test_cluster_description_in_the_result():
     # Cluster 0 lives mostly in team North, cluster 1 in South and East.
     teams = np.where(truth == 0, "North", np.where(np.arange(len(truth)) % 2 == 0, "South", "East"))
     groups = pd.Series(teams, index=answers.index)
-    result = analyze(answers, bank, groups=groups, random_state=0)
+    result = analyze(answers, bank, groups=groups, random_state=0).to_json()
     clusters = result["divergence"]["clusters"]
     assert clusters["k"] == 2
     first, second = clusters["clusters"]

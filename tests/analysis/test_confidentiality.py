@@ -91,7 +91,7 @@ def _clustered_data():
 
 def test_suppressed_groups_never_appear_in_the_result():
     bank, answers, groups, roles = _clustered_data()
-    result = analyze(answers, bank, groups=groups, roles=roles, min_group_size=5)
+    result = analyze(answers, bank, groups=groups, roles=roles, min_group_size=5).to_json()
     assert result["divergence"]["clusters"]["k"] == 2
     hidden_names = {"Echo-tiny", "Foxtrot-six", "Director-rare"}
     # Foxtrot (6) is big enough alone but is the complement of Echo (3): hidden too.
@@ -116,7 +116,7 @@ def test_suppressed_groups_never_appear_in_the_result():
 def test_no_breakdown_can_be_reversed_by_subtraction():
     bank, answers, groups, roles = _clustered_data()
     k = 5
-    result = analyze(answers, bank, groups=groups, roles=roles, min_group_size=k)
+    result = analyze(answers, bank, groups=groups, roles=roles, min_group_size=k).to_json()
     true_sizes = groups.value_counts()
     role_sizes = roles.value_counts()
     breakdowns = []
@@ -145,7 +145,7 @@ def test_no_breakdown_can_be_reversed_by_subtraction():
 
 def test_min_group_size_one_hides_nothing():
     bank, answers, groups, roles = _clustered_data()
-    result = analyze(answers, bank, groups=groups, roles=roles, min_group_size=1)
+    result = analyze(answers, bank, groups=groups, roles=roles, min_group_size=1).to_json()
     assert result["dimensions"]["dim0"]["groups"]["Echo-tiny"]["n"] == 3
     assert result["overall"]["groups_suppressed"] == 0
 
@@ -155,7 +155,7 @@ def test_item_cells_with_few_answers_are_hidden_even_in_a_large_group(small_bank
     answers = pd.DataFrame(3.0, index=range(24), columns=small_bank.question_ids)
     answers.loc[16:21, "D-A1"] = np.nan
     groups = pd.Series(["A"] * 8 + ["B"] * 8 + ["C"] * 8)
-    result = analyze(answers, small_bank, groups=groups)
+    result = analyze(answers, small_bank, groups=groups).to_json()
     cells = result["items"]["D-A1"]["groups"]
     assert cells["C"] == SUPPRESSED
     assert sum(c == SUPPRESSED for c in cells.values()) == 2
@@ -170,7 +170,7 @@ def test_recommendation_evidence_names_only_reportable_groups(k):
     answers = pd.DataFrame(rng.integers(1, 6, (n, len(bank.questions))).astype(float),
                            columns=bank.question_ids)
     groups = pd.Series(["Big"] * 30 + ["Mid"] * 22 + ["Small-seven"] * 7 + ["One"] * 1)
-    result = analyze(answers, bank, groups=groups, min_group_size=k)
+    result = analyze(answers, bank, groups=groups, min_group_size=k).to_json()
     shown = {g for g, cell in result["dimensions"]["handoffs"]["groups"].items()
              if cell != SUPPRESSED}
     assert result["recommendations"]

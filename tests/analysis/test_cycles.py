@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from assessment.analysis.cycles import compare_cycles
+from assessment.analysis.cycles import CycleFigures, compare_cycles
 from assessment.analysis.divergence import EFFECT_SIZE_NAME
+from assessment.analysis.result import Stats
 
 from .conftest import real_data
 
 
-def _result(values) -> dict:  # type: ignore[no-untyped-def]
-    return {"scale": {"min": 1, "max": 5},
-            "dimensions": {"leadership": {"n": len(values), "mean": values.mean(),
-                                          "sd": values.std(ddof=1), "score": None,
-                                          "groups": {}}}}
+def _result(values) -> CycleFigures:  # type: ignore[no-untyped-def]
+    return CycleFigures(4.0, {"leadership": Stats(n=len(values), mean=values.mean(),
+                                                  sd=values.std(ddof=1), ci95=(None, None),
+                                                  score=None)})
 
 
 def test_change_uses_welch_and_pooled_d():

@@ -16,7 +16,7 @@ import pytest
 
 from assessment.analysis import analyze
 from assessment.analysis.divergence import divergent_items
-from assessment.analysis.engine import AnalysisRun
+from assessment.analysis.engine import Settings, hide_small_cells, score_items
 from assessment.analysis.inputs import AnalysisInput
 
 from .conftest import bank_fixture, real_data, wide_bank
@@ -25,11 +25,11 @@ from .conftest import bank_fixture, real_data, wide_bank
 def flagged(answers: pd.DataFrame, bank, groups, roles=None) -> list[dict]:  # type: ignore[no-untyped-def]
     """The divergent statements, through the engine's own stages (the clustering, which does
     not enter them, is left out to keep the test quick)."""
-    run = AnalysisRun(AnalysisInput.prepare(answers, bank, groups=groups, roles=roles), 5, None, 0)
-    run.membership()
-    run.items()
-    return divergent_items(bank, run.item_rwg_shown, run.item_split, run.item_icc,
-                           run.item_group_scores, run.item_role_gaps)
+    data = AnalysisInput.prepare(answers, bank, groups=groups, roles=roles)
+    settings = Settings.of(data, 5, None, 0)
+    items = score_items(settings, hide_small_cells(data, settings, {}))
+    return divergent_items(bank, items.rwg_shown, items.split, items.icc, items.group_scores,
+                           items.role_gaps)
 
 
 def random_people(n: int, seed: int, roles: int):  # type: ignore[no-untyped-def]
@@ -77,7 +77,7 @@ def test_one_skewed_population_is_not_flagged():
 def test_lq2002_statements_are_no_longer_all_split_within_teams():
     lq = real_data("lq2002")
     bank = bank_fixture("lq2002")
-    result = analyze(lq[bank.question_ids], bank, groups=lq["COMPID"].astype(str))
+    result = analyze(lq[bank.question_ids], bank, groups=lq["COMPID"].astype(str)).to_json()
     within = [e for e in result["divergence"]["items"]
               if "disagree_within_groups" in e["reasons"]]
     assert len(within) <= 1  # was 11 of 11 leadership statements
@@ -121,7 +121,7 @@ def test_a_dimension_and_its_items_never_say_opposite_things():
         spread = rng.choice([0.3, 0.6, 1.5], size=12)
         latent = 3.5 + rng.normal(0, 1, (n, 12)) * spread
         answers = pd.DataFrame(np.clip(np.rint(latent), 1, 5), columns=bank.question_ids)
-        result = analyze(answers, bank, groups=groups, roles=roles)
+        result = analyze(answers, bank, groups=groups, roles=roles).to_json()
         listed = {e["item"]: e["reasons"] for e in result["divergence"]["items"]}
         for dim in result["dimensions"].values():
             item_means = [result["items"][q]["rwg_mean"] for q in dim["items"]]
@@ -138,7 +138,7 @@ def test_pre_scored_answers_are_not_judged_against_random_answering():
     rng = np.random.default_rng(2)
     answers = pd.DataFrame(np.round(rng.uniform(1, 5, (60, 4)), 1), columns=bank.question_ids)
     groups = pd.Series(np.repeat(["A", "B", "C"], 20))
-    result = analyze(answers, bank, groups=groups)
+    result = analyze(answers, bank, groups=groups).to_json()
     assert result["agreement"]["pre_scored"] is True
     assert "pre-scored" in result["agreement"]["note"]
     cell = result["dimensions"]["dim0"]["groups"]["A"]

@@ -41,7 +41,7 @@ def designed(small_bank):
 
 def test_result_is_json_ready_and_complete(small_bank):
     answers, groups, roles = synthetic(small_bank, {"A": 20, "B": 15, "C": 9, "D": 2})
-    result = analyze(answers, small_bank, groups=groups, roles=roles, response_rate=0.4)
+    result = analyze(answers, small_bank, groups=groups, roles=roles, response_rate=0.4).to_json()
     json.dumps(result, allow_nan=False)
     assert set(result) >= {"bank", "n_respondents", "min_group_size", "overall", "dimensions",
                            "items", "divergence", "recommendations", "readiness"}
@@ -65,7 +65,7 @@ def test_result_is_json_ready_and_complete(small_bank):
 def test_inputs_are_not_modified(small_bank):
     answers, groups, roles = synthetic(small_bank, {"A": 12, "B": 12})
     before = (answers.copy(), groups.copy(), roles.copy())
-    analyze(answers, small_bank, groups=groups, roles=roles)
+    analyze(answers, small_bank, groups=groups, roles=roles).to_json()
     pd.testing.assert_frame_equal(answers, before[0])
     pd.testing.assert_series_equal(groups, before[1])
     pd.testing.assert_series_equal(roles, before[2])
@@ -73,7 +73,7 @@ def test_inputs_are_not_modified(small_bank):
 
 def test_designed_scores_and_alignment(small_bank):
     answers, groups, roles = designed(small_bank)
-    result = analyze(answers, small_bank, groups=groups, roles=roles)
+    result = analyze(answers, small_bank, groups=groups, roles=roles).to_json()
     handoffs = result["dimensions"]["handoffs"]
     # reverse item: 1 + 5 - 4 = 2, so the architecture lens is 2 -> 25 points
     assert handoffs["lenses"] == {"architecture": 25.0, "operating_model": 75.0}
@@ -102,7 +102,7 @@ def test_designed_scores_and_alignment(small_bank):
 
 def test_designed_divergence_recommendations_and_readiness(small_bank):
     answers, groups, roles = designed(small_bank)
-    result = analyze(answers, small_bank, groups=groups, roles=roles)
+    result = analyze(answers, small_bank, groups=groups, roles=roles).to_json()
     divergent = {e["item"]: e for e in result["divergence"]["items"]}
     assert set(divergent) == {"C-1"}
     entry = divergent["C-1"]
@@ -138,7 +138,8 @@ def test_designed_divergence_recommendations_and_readiness(small_bank):
     assert gates["handoffs-not-far-behind"]["passed"] is False
     assert gates["consensus-everywhere"]["evidence"]["failing_dimensions"] == ["culture"]
     assert gates["known-response-rate"]["reason"] == "insufficient data"
-    with_rate = analyze(answers, small_bank, groups=groups, roles=roles, response_rate=0.6)
+    with_rate = analyze(answers, small_bank, groups=groups, roles=roles,
+                        response_rate=0.6).to_json()
     rates = {g["id"]: g for g in with_rate["readiness"]["gates"]}
     assert rates["known-response-rate"]["passed"] is True
 
@@ -148,7 +149,7 @@ def test_groups_that_differ_are_found(small_bank):
     shift = groups.map({"A": -1.5, "B": 0.0, "C": 1.5})
     answers["D-A1"] = (3 + shift).clip(1, 5)
     answers.loc[answers.index[::3], "D-A1"] += np.where(shift[::3] > 0, -1, 1)
-    result = analyze(answers, small_bank, groups=groups, roles=roles)
+    result = analyze(answers, small_bank, groups=groups, roles=roles).to_json()
     entry = next(e for e in result["divergence"]["items"] if e["item"] == "D-A1")
     assert "groups_differ" in entry["reasons"]
     assert entry["icc1"] > 0.5
@@ -177,7 +178,7 @@ def test_group_mean_is_the_mean_of_respondent_scores(small_bank):
     # mean of their two scores (5 and 1), not the mean of the six answers (2.33).
     answers = pd.DataFrame({"H-A1": [5.0, 1.0], "H-A2": [np.nan, 5.0], "H-O1": [5.0, 1.0],
                             "H-O2": [np.nan, 1.0]})
-    result = analyze(answers, small_bank, groups=pd.Series(["A", "A"]), min_group_size=1)
+    result = analyze(answers, small_bank, groups=pd.Series(["A", "A"]), min_group_size=1).to_json()
     assert result["dimensions"]["handoffs"]["mean"] == 3.0
     assert result["dimensions"]["handoffs"]["groups"]["A"]["mean"] == 3.0
 
@@ -197,7 +198,7 @@ def test_summary_matches_the_t_interval():
 def test_confidence_intervals_never_leave_the_scale(small_bank):
     # Two people answering 1 and 5 give a t interval of 3 +- 25 scale points.
     answers = pd.DataFrame({"C-1": [1.0, 5.0, 1.0, 1.0, 1.0, 1.0]})
-    result = analyze(answers, small_bank, groups=pd.Series(["A"] * 6), min_group_size=1)
+    result = analyze(answers, small_bank, groups=pd.Series(["A"] * 6), min_group_size=1).to_json()
     item = result["items"]["C-1"]
     assert item["ci95"][0] == 1.0 and item["ci95"][1] < 5
     for cell in (item, result["dimensions"]["culture"], item["groups"]["A"]):
@@ -212,7 +213,7 @@ def test_distribution_bins_pre_scored_values_to_the_nearest_point():
 
 def test_small_inputs_do_not_break(small_bank):
     answers = pd.DataFrame([[3.0] * 8], columns=small_bank.question_ids)
-    result = analyze(answers, small_bank, groups=pd.Series(["Solo"]))
+    result = analyze(answers, small_bank, groups=pd.Series(["Solo"])).to_json()
     json.dumps(result, allow_nan=False)
     assert result["dimensions"]["handoffs"]["groups"]["Solo"] == SUPPRESSED
     assert result["dimensions"]["handoffs"]["rwg_j_mean"] is None
@@ -231,10 +232,10 @@ def _scale(lo, hi):
 
 def test_nobody_answered_anything(small_bank):
     answers = pd.DataFrame(np.nan, index=range(12), columns=small_bank.question_ids)
-    result = analyze(answers, small_bank, groups=pd.Series(["A"] * 6 + ["B"] * 6))
+    result = analyze(answers, small_bank, groups=pd.Series(["A"] * 6 + ["B"] * 6)).to_json()
     json.dumps(result, allow_nan=False)
     assert result["dimensions"]["handoffs"]["score"] is None
     assert result["overall"]["alignment"] is None
     assert result["items"]["C-1"]["distribution"]["dont_know"] == 12
     with pytest.raises(ValueError, match="no respondents"):
-        analyze(answers.iloc[:0], small_bank, groups=pd.Series([], dtype=object))
+        analyze(answers.iloc[:0], small_bank, groups=pd.Series([], dtype=object)).to_json()

@@ -32,7 +32,7 @@ def _run(finance_value: float, ops_value: float = 3.0) -> dict:
     index = pd.RangeIndex(len(PEOPLE), name="respondent")
     answers = pd.DataFrame(values, index=index, columns=BANK.question_ids)
     return analyze(answers, BANK, groups=pd.Series(teams, index=index),
-                   roles=pd.Series([r for _, r in PEOPLE], index=index), min_group_size=5)
+                   roles=pd.Series([r for _, r in PEOPLE], index=index), min_group_size=5).to_json()
 
 
 def _breakdowns(result: dict) -> dict:

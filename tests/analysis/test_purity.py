@@ -9,7 +9,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "assessment" / "analysis"
 # scikit-learn's own dependency threadpoolctl keeps k-means single-threaded (clustering.py).
-ALLOWED = {"pandas", "numpy", "scipy", "sklearn", "threadpoolctl"}
+ALLOWED = {"pandas", "numpy", "scipy", "sklearn", "threadpoolctl", "pydantic"}
 
 
 def test_importing_the_analysis_leaves_flask_and_sqlalchemy_out():
