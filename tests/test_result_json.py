@@ -5,7 +5,10 @@ value types and values as the code before the models did.
 The files in tests/fixtures/results were written by that earlier code (the untyped result): the
 demo's export (`flask demo`, seed 7, the first cycle's answers), a noise set (uniform random
 answers from numpy's default_rng(2024), 5 teams of 12/9/7/4/6 people, 8% don't know, three roles)
-analysed with and without roles, and the stored results of the demo's two releases.
+analysed with and without roles, and the stored results of the demo's two releases. One part
+was written again later, by the code that made the perception-cluster test require a practical
+size as well as significance: `divergence.clusters` (new `test` figures, a new bar, and the
+clusters the new k-means of the test gives). Everything else is still the earlier code's output.
 """
 
 from __future__ import annotations
