@@ -31,12 +31,14 @@ db_cli = AppGroup("db", help="Database schema migrations.")
 def init_app(app: Flask) -> None:
     from .cli_analyze import analyze_command
     from .cli_api import api_token_cli
+    from .cli_email import email_cli, keys_cli, roster_cli
     from .cli_report import report_command
     from .queue import jobs_cli, worker_command
 
     for command in (bank_cli, assessment_cli, db_cli, init_db_command, create_user_command,
                     set_password_command, invite_command, demo_command, analyze_command,
-                    api_token_cli, report_command, worker_command, jobs_cli):
+                    api_token_cli, report_command, worker_command, jobs_cli, roster_cli,
+                    email_cli, keys_cli):
         app.cli.add_command(command)
 
 
