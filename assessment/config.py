@@ -180,6 +180,8 @@ def mail_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "MAIL_REPLY_TO": setting(env, "MAIL_REPLY_TO", parse_sender, None),
         "MAIL_RATE_PER_MINUTE": setting(env, "MAIL_RATE_PER_MINUTE", _int_at_least(1), 60),
         "MAIL_TIMEOUT": 30.0,
+        # Where messages go when MAIL_SERVER is not set (default: the instance folder's outbox).
+        "OUTBOX_DIR": setting(env, "OUTBOX_DIR", _text, None),
         "TOKEN_KEYS": _secret_keys(env),
     }
 

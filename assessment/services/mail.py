@@ -345,6 +345,8 @@ class Deferred(Exception):
 
 
 class Postman(Protocol):
+    def open(self) -> None: ...
+
     def send(self, message: EmailMessage) -> None: ...
 
 
@@ -423,6 +425,9 @@ class OutboxPostman:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
+    def open(self) -> None:
+        pass
+
     def send(self, message: EmailMessage) -> None:
         from .outbox import write
 
@@ -433,7 +438,7 @@ class OutboxPostman:
 
 
 def outbox_folder() -> Path:
-    return Path(current_app.instance_path) / "outbox"
+    return Path(current_app.config.get("OUTBOX_DIR") or Path(current_app.instance_path) / "outbox")
 
 
 @contextmanager
@@ -442,6 +447,7 @@ def postman() -> Iterator[Postman]:
     carrier: SmtpPostman | OutboxPostman = (
         SmtpPostman(config) if config.get("MAIL_SERVER") else OutboxPostman(outbox_folder()))
     try:
+        carrier.open()  # before anything is recorded: a refused login sends and records nothing
         yield carrier
     finally:
         carrier.close()
@@ -634,6 +640,9 @@ def send(session: Session, assessment_id: int, kind: MailKind, *, scheduled: boo
                 _mark(session, invitation_id, kind, on, MailStatus.FAILED, str(exc))
                 tally.failed += 1
                 tally.failures.append(f"{invitation.email}: {exc}")
+            except Conflict:  # reconnecting was refused: this message was not handed over
+                _mark(session, invitation_id, kind, on, None)
+                raise
             except Deferred as exc:
                 if not exc.taken:
                     _mark(session, invitation_id, kind, on, None)

@@ -12,15 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
 
 from ..db import begin_write
 from ..models import Invitation
 from .errors import Conflict
+
+if TYPE_CHECKING:  # cryptography loads on first use: a respondent's page never needs it
+    from cryptography.fernet import MultiFernet
 
 NO_KEY = ("Emailing links needs TOKEN_KEYS: links are kept encrypted so that the same link can "
           "be sent again. Set TOKEN_KEYS (see the README, `flask --app app keys generate`), "
@@ -29,11 +32,15 @@ ROTATE_BATCH = 500
 
 
 def generate_key() -> str:
+    from cryptography.fernet import Fernet
+
     return Fernet.generate_key().decode("ascii")
 
 
 @lru_cache(maxsize=8)
 def _keyring(keys: tuple[str, ...]) -> MultiFernet:
+    from cryptography.fernet import Fernet, MultiFernet
+
     return MultiFernet([Fernet(key) for key in keys])
 
 
@@ -69,6 +76,8 @@ def seal(token: str) -> str | None:
 def unseal(sealed: str) -> str:
     """The token; Conflict when none of the configured keys opens it (a key was dropped
     before `keys rotate` re-encrypted what it had encrypted)."""
+    from cryptography.fernet import InvalidToken
+
     try:
         return keyring().decrypt(sealed.encode("ascii")).decode("ascii")
     except InvalidToken:
@@ -80,6 +89,8 @@ def unseal(sealed: str) -> str:
 def rotate(session: Session) -> tuple[int, int]:
     """Re-encrypt every stored token with the newest key, in batches. Returns (re-encrypted,
     unreadable): an unreadable one was made with a key no longer listed."""
+    from cryptography.fernet import InvalidToken
+
     ring = keyring()
     done = unreadable = 0
     last_id = 0

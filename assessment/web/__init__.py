@@ -65,6 +65,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(downloads.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(api.bp)
+    from . import unsubscribe
+
+    app.register_blueprint(unsubscribe.bp)
     if os.environ.get("BENCHMARK_ENDPOINTS") == "1":
         # Load-test baseline only (bench/load.py); never set in production.
         from . import bench
