@@ -10,7 +10,8 @@ from assessment import db
 from assessment.models import Invitation, MailTemplate
 
 from .conftest import LEAD_PASSWORD, csrf_token, make_assessment, run_jobs
-from .test_email import KEY, link_in, roster, smtp  # noqa: F401 - smtp is a fixture
+from .test_email import KEY, link_in, roster
+from .test_email import smtp as smtp  # a fixture
 
 
 def test_page_previews_the_default_texts_and_is_for_admins_only(app, client, auth) -> None:  # type: ignore[no-untyped-def]
@@ -48,10 +49,11 @@ def test_texts_are_validated_saved_and_previewed(app, client, auth) -> None:  # 
         row = db.session().get(MailTemplate, aid)
         assert (row.invitation_subject, row.reminder_days) == ("Survey: {assessment}", "2,5")
     page = client.get(url).get_data(as_text=True)
-    assert "Survey: Test" in page and "Go: http://testserver/s/example-personal-link &lt;b&gt;" in page
+    assert "Survey: Test" in page
+    assert "Go: http://testserver/s/example-personal-link &lt;b&gt;" in page
 
 
-def test_send_buttons_queue_jobs_that_send(app, client, auth, smtp) -> None:  # type: ignore[no-untyped-def]
+def test_send_buttons_queue_jobs_that_send(app, client, auth, smtp) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     aid = make_assessment(app)
     roster(app, aid, 3)
     auth.login()
