@@ -488,3 +488,14 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
                                            serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()))
     return cert_path, key_path
+
+
+def test_draft_and_closed_assessments_send_nothing(app, runner, smtp) -> None:  # type: ignore[no-untyped-def]
+    draft = make_assessment(app, status="draft")
+    roster(app, draft, 2)
+    result = runner.invoke(args=["email", "invitations", str(draft)])
+    assert result.exit_code == 1 and "open it before sending" in result.output
+    closed = make_assessment(app, status="closed")
+    with app.app_context(), pytest.raises(mail.Conflict, match="not accepting answers"):
+        mail.request_sending(db.session().get(Assessment, closed), MailKind.INVITATION)
+    assert smtp.to() == [] and rows(app) == []

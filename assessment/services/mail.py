@@ -45,12 +45,15 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from .. import db
 from ..db import begin_write
 from ..models import (
     Assessment,
+    AssessmentStatus,
     Invitation,
     InvitationStatus,
     Job,
+    JobStatus,
     MailKind,
     MailMessage,
     MailStatus,
@@ -591,6 +594,16 @@ def _mark(session: Session, invitation_id: int, kind: MailKind, on: date,
     session.commit()
 
 
+def ensure_accepting(assessment: Assessment, kind: MailKind) -> None:
+    """Links of a draft or closed assessment only show a polite refusal: mail none."""
+    if assessment.is_accepting():
+        return
+    if assessment.status == AssessmentStatus.DRAFT:
+        raise Conflict("The assessment is a draft: open it before sending invitations or "
+                       "reminders.")
+    raise Conflict(f"The assessment is not accepting answers, so no {kind.value}s are sent.")
+
+
 def ensure_can_send() -> None:
     tokens.keyring()  # raises the "set TOKEN_KEYS" conflict
 
@@ -604,8 +617,7 @@ def send(session: Session, assessment_id: int, kind: MailKind, *, scheduled: boo
     if assessment is None:
         raise NotFound(f"There is no assessment {assessment_id}.")
     ensure_can_send()
-    if kind == MailKind.REMINDER and not assessment.is_accepting():
-        raise Conflict("The assessment is not accepting answers, so no reminders are sent.")
+    ensure_accepting(assessment, kind)
     on = today()
     due = (invitations_due(session, assessment) if kind == MailKind.INVITATION
            else reminders_due(session, assessment, on=on, scheduled=scheduled))
@@ -745,11 +757,15 @@ def job_key(assessment_id: int, kind: MailKind) -> str:
 def request_sending(assessment: Assessment, kind: MailKind, *, scheduled: bool = False) -> Job:
     """Queue the sending (once, however often it is asked for while it waits)."""
     from .. import queue
+    from . import jobs
 
     ensure_can_send()
-    if kind == MailKind.REMINDER and not assessment.is_accepting():
-        raise Conflict("The assessment is not accepting answers, so no reminders are sent.")
-    return queue.enqueue("email", job_key(assessment.id, kind),
+    ensure_accepting(assessment, kind)
+    key = job_key(assessment.id, kind)
+    busy = jobs.current(db.session(), key)
+    if busy is not None and busy.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+        return busy  # one sender per assessment and kind keeps to MAIL_RATE_PER_MINUTE
+    return queue.enqueue("email", key,
                          {"assessment_id": assessment.id, "kind": kind.value,
                           "scheduled": scheduled}, assessment.id)
 
