@@ -20,13 +20,18 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 # A random development secret, kept out of git; production sets SECRET_KEY in the environment.
+# Also a key for the invitation links (TOKEN_KEYS), added to an older .env that lacks one.
 .env:
 	@echo "SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_hex(32))')" > $@
 	@chmod 600 $@
 
+.PHONY: token-key
+token-key: .env
+	@grep -q '^TOKEN_KEYS=' .env || echo "TOKEN_KEYS=$$($(PYTHON) -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())')" >> .env
+
 # The web server and one worker (releases, report files, scheduled work) side by side; Ctrl-C
 # stops both (the worker hands back a job it is in the middle of, so nothing is lost).
-run: $(VENV)/.installed .env
+run: $(VENV)/.installed .env token-key
 	$(FLASK) init-db
 	$(FLASK) demo --if-empty --link
 	@echo "Serving on http://$(HOST):$(PORT) with a worker beside it  (Ctrl-C stops both)"
@@ -34,7 +39,7 @@ run: $(VENV)/.installed .env
 	$(FLASK) worker & worker=$$!; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-worker: $(VENV)/.installed .env
+worker: $(VENV)/.installed .env token-key
 	$(FLASK) worker
 
 # axe-core for the accessibility browser test, from package-lock.json. Without npm the test is

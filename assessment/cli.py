@@ -34,6 +34,9 @@ LAZY_COMMANDS = {
     "report": ("assessment.cli_report", "report_command"),
     "worker": ("assessment.queue", "worker_command"),
     "jobs": ("assessment.queue", "jobs_cli"),
+    "roster": ("assessment.cli_email", "roster_cli"),
+    "email": ("assessment.cli_email", "email_cli"),
+    "keys": ("assessment.cli_email", "keys_cli"),
 }
 
 

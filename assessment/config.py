@@ -129,4 +129,66 @@ def from_environment(instance_path: str, env: Mapping[str, str] | None = None) -
         "JOB_LEASE_SECONDS": float(env.get("JOB_LEASE_SECONDS", 60)),
         "JOB_RETRIES": int(env.get("JOB_RETRIES", 2)),
         "JOB_RETRY_DELAY": float(env.get("JOB_RETRY_DELAY", 10)),
+        # Email invitations and reminders (services/mail.py).
+        **mail_settings(env),
     }
+
+
+def parse_token_keys(text: str) -> tuple[str, ...]:
+    """Fernet keys, comma-separated, newest first: the first encrypts, all of them decrypt."""
+    import base64
+    import binascii
+
+    keys = tuple(k.strip() for k in text.split(",") if k.strip())
+    for number, key in enumerate(keys, start=1):
+        try:
+            raw = base64.urlsafe_b64decode(key.encode("ascii"))
+        except (binascii.Error, ValueError, UnicodeEncodeError):
+            raw = b""
+        if len(raw) != 32:
+            raise ValueError(f"key {number} is not a Fernet key (32 url-safe base64 bytes); "
+                             "make one with `flask --app app keys generate`")
+    return keys
+
+
+def parse_sender(text: str) -> str:
+    from email.utils import parseaddr
+
+    address = parseaddr(text.strip())[1]
+    if "@" not in address or any(c in text for c in "\r\n"):
+        raise ValueError("expected an address such as 'Assessment <survey@example.org>'")
+    return text.strip()
+
+
+def mail_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """The mail settings, with Flask-Mail's names; with no MAIL_SERVER, messages are written
+    to the outbox folder instead of being sent."""
+    use_tls = setting(env, "MAIL_USE_TLS", parse_bool, False)
+    use_ssl = setting(env, "MAIL_USE_SSL", parse_bool, False)
+    if use_tls and use_ssl:
+        raise ConfigurationError("MAIL_USE_TLS and MAIL_USE_SSL are both on: choose one "
+                                 "(STARTTLS on port 587, or TLS from the start on port 465).")
+    return {
+        "MAIL_SERVER": setting(env, "MAIL_SERVER", _text, None),
+        "MAIL_PORT": setting(env, "MAIL_PORT", _int_at_least(1), 465 if use_ssl else 25),
+        "MAIL_USE_TLS": use_tls,
+        "MAIL_USE_SSL": use_ssl,
+        "MAIL_USERNAME": setting(env, "MAIL_USERNAME", _text, None),
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
+        "MAIL_DEFAULT_SENDER": setting(env, "MAIL_DEFAULT_SENDER", parse_sender,
+                                       "Alignment assessment <noreply@localhost>"),
+        "MAIL_REPLY_TO": setting(env, "MAIL_REPLY_TO", parse_sender, None),
+        "MAIL_RATE_PER_MINUTE": setting(env, "MAIL_RATE_PER_MINUTE", _int_at_least(1), 60),
+        "MAIL_TIMEOUT": 30.0,
+        # Where messages go when MAIL_SERVER is not set (default: the instance folder's outbox).
+        "OUTBOX_DIR": setting(env, "OUTBOX_DIR", _text, None),
+        "TOKEN_KEYS": _secret_keys(env),
+    }
+
+
+def _secret_keys(env: Mapping[str, str]) -> tuple[str, ...]:
+    """TOKEN_KEYS, refused without echoing it: a key must never reach a log."""
+    try:
+        return parse_token_keys(env.get("TOKEN_KEYS") or "")
+    except ValueError as error:
+        raise ConfigurationError(f"TOKEN_KEYS is not valid: {error}.") from None

@@ -182,6 +182,11 @@ class Invitation(Base):
         _enum(InvitationStatus, "invitation_status"), default=InvitationStatus.INVITED
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The token encrypted with TOKEN_KEYS (services/tokens.py), so that the same link can be
+    # emailed again; NULL for links made without a key (those can only be given out once).
+    token_encrypted: Mapped[str | None] = mapped_column(sa.Text)
+    # The person asked for no more email about this assessment (one-click unsubscribe).
+    unsubscribed_at: Mapped[datetime | None]
 
     assessment: Mapped[Assessment] = relationship()
     team: Mapped[Team] = relationship()
@@ -451,3 +456,53 @@ class ActionFeed(Base):
         sa.ForeignKey("assessments.id", ondelete="CASCADE"), primary_key=True)
     secret_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MailStatus(enum.StrEnum):
+    SENDING = "sending"  # recorded before handing to the mail server; stays so after a crash
+    SENT = "sent"
+    FAILED = "failed"  # refused for good (SMTP 5xx), with the reason
+
+
+class MailKind(enum.StrEnum):
+    INVITATION = "invitation"
+    REMINDER = "reminder"
+
+
+class MailMessage(Base):
+    """One email to one invitation, recorded before it is handed to the mail server. The unique
+    key (invitation, kind, day) is what makes sending at most once: a job run again after a
+    crash finds the row and moves on, whatever state it was left in."""
+
+    __tablename__ = "mail_messages"
+    __table_args__ = (sa.UniqueConstraint("invitation_id", "kind", "day",
+                                          name="uq_mail_messages_invitation_kind_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("assessments.id", ondelete="CASCADE"), index=True)
+    invitation_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("invitations.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[MailKind] = mapped_column(_enum(MailKind, "mail_kind"))
+    day: Mapped[date]  # UTC
+    status: Mapped[MailStatus] = mapped_column(_enum(MailStatus, "mail_status"),
+                                               default=MailStatus.SENDING)
+    error: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class MailTemplate(Base):
+    """An assessment's own email texts and reminder schedule; without a row the defaults
+    (services/mail.py) apply."""
+
+    __tablename__ = "mail_templates"
+
+    assessment_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("assessments.id", ondelete="CASCADE"), primary_key=True)
+    invitation_subject: Mapped[str] = mapped_column(sa.String(200))
+    invitation_body: Mapped[str] = mapped_column(sa.Text)
+    reminder_subject: Mapped[str] = mapped_column(sa.String(200))
+    reminder_body: Mapped[str] = mapped_column(sa.Text)
+    reminder_days: Mapped[str] = mapped_column(sa.String(100), default="3,7")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

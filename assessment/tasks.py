@@ -11,6 +11,8 @@ bodies, in the worker, never by a web process that only queues jobs.
 | `close` | assessment_id | closes an assessment whose close date has passed, then as `release` |
 | `pdf`, `xlsx`, `html`, `csv` | release_id, variant | builds and stores a report file |
 | `view` | release_id, variant | the comparison with earlier cycles and its trend chart |
+| `email` | assessment_id, kind, scheduled | sends the invitations or reminders that are due |
+| `email_test` | assessment_id, to | sends both texts with a sample link to an admin |
 """
 
 from __future__ import annotations
@@ -25,7 +27,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from .models import Assessment, AssessmentStatus, Job, JobStatus, Release, Response, utcnow
+from .models import (
+    Assessment,
+    AssessmentStatus,
+    Job,
+    JobStatus,
+    MailKind,
+    Release,
+    Response,
+    utcnow,
+)
 from .services import jobs, releases, stored
 
 log = logging.getLogger(__name__)
@@ -118,6 +129,25 @@ def _view(session: Session, params: dict[str, Any], progress: Progress) -> None:
                  time.perf_counter() - started)
 
 
+def _email(session: Session, params: dict[str, Any], progress: Progress) -> None:
+    """At most once per person, kind and day (see services.mail); a mail server that asks to
+    try later raises, and the queue retries the job."""
+    from .services import mail
+
+    tally = mail.send(session, params["assessment_id"], MailKind(params["kind"]),
+                      scheduled=params.get("scheduled", False), progress=progress)
+    progress(1, 1, f"Done: {tally.summary()}")
+
+
+def _email_test(session: Session, params: dict[str, Any], progress: Progress) -> None:
+    from .services import mail
+
+    assessment = session.get(Assessment, params["assessment_id"])
+    if assessment is None:
+        return
+    mail.send_test(assessment, mail.texts_of(session, assessment), params["to"])
+
+
 BODIES: dict[str, Callable[[Session, dict[str, Any], Progress], None]] = {
     "release": _release,
     "close": _close,
@@ -126,6 +156,8 @@ BODIES: dict[str, Callable[[Session, dict[str, Any], Progress], None]] = {
     "html": _report,
     "csv": _report,
     "view": _view,
+    "email": _email,
+    "email_test": _email_test,
 }
 
 
@@ -182,5 +214,18 @@ def sweep(session: Session, lease_seconds: float) -> None:
         if latest is not None:
             stored.request_builds(session, assessment, latest)
 
+    _remind(session)
     stored.clean(session)
     jobs.clean(session)
+
+
+def _remind(session: Session) -> None:
+    """Queue the reminders the schedules call for (none without TOKEN_KEYS)."""
+    from .services import mail, tokens
+
+    if not tokens.available():
+        return
+    for assessment_id in mail.due_reminder_assessments(session):
+        assessment = session.get(Assessment, assessment_id)
+        if assessment is not None:
+            mail.request_sending(assessment, MailKind.REMINDER, scheduled=True)

@@ -65,6 +65,7 @@ def _config(database_url: str, tmp_path: Path) -> dict:
         "BASE_URL": "http://testserver",
         "REPORTS_DIR": str(tmp_path / "reports"),
         "QUEUE_PATH": str(tmp_path / "queue.db"),
+        "OUTBOX_DIR": str(tmp_path / "outbox"),
     }
 
 

@@ -211,7 +211,9 @@ def _urls(app: Flask, ids: dict[str, int]) -> list[tuple[str, str, str]]:
 
 PUBLIC = {"auth.login", "auth.home", "survey.intro", "survey.start", "survey.page",
           "survey.review", "survey.submit", "survey.thanks", "api.openapi", "health.healthz",
-          "health.readyz"}
+          "health.readyz",
+          # Opting out of reminders: the signed address is the authentication (RFC 8058).
+          "unsubscribe.confirm", "unsubscribe.unsubscribe"}
 LEAD_OK = {"results.", "account.", "auth.logout", "admin.index", "downloads."}
 
 

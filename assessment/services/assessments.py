@@ -27,6 +27,7 @@ from ..models import (
     Team,
     utcnow,
 )
+from . import tokens
 from .errors import Conflict, InvalidInput, NotFound
 
 NAME_MAX = 100
@@ -39,7 +40,8 @@ def hash_token(token: str) -> str:
 
 
 def new_token() -> tuple[str, str]:
-    """A fresh invitation token and its hash; only the hash is ever stored."""
+    """A fresh invitation token and its hash; the token itself is stored only encrypted
+    (`tokens.seal`), and only when TOKEN_KEYS is set."""
     token = secrets.token_urlsafe(24)
     return token, hash_token(token)
 
@@ -211,7 +213,7 @@ def generate_invitations(
     for _ in range(count):
         token, digest = new_token()
         session.add(Invitation(assessment=assessment, token_hash=digest, team_id=team_row.id,
-                               role_id=role_row.id))
+                               role_id=role_row.id, token_encrypted=tokens.seal(token)))
         links.append(IssuedLink(respondent_url(base_url, token), team_row.name, role_row.name))
     session.commit()
     return links
@@ -286,7 +288,8 @@ def import_roster(
     for email, team_row, role_row in rows:
         token, digest = new_token()
         session.add(Invitation(assessment=assessment, token_hash=digest, team_id=team_row.id,
-                               role_id=role_row.id, email=email))
+                               role_id=role_row.id, email=email,
+                               token_encrypted=tokens.seal(token)))
         links.append(IssuedLink(respondent_url(base_url, token), team_row.name, role_row.name,
                                 email))
     session.commit()

@@ -50,6 +50,7 @@ def init_app(app: Flask) -> None:
         health,
         results,
         survey,
+        unsubscribe,
     )
     from . import actions as actions_pages
 
@@ -63,6 +64,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(account.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(actions_pages.calendar_bp)
+    app.register_blueprint(unsubscribe.bp)
     if os.environ.get("BENCHMARK_ENDPOINTS") == "1":
         # Load-test baseline only (bench/load.py); never set in production.
         from . import bench

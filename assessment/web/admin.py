@@ -28,7 +28,7 @@ from ..models import Assessment, AssessmentStatus, User, UserRole
 from ..services import access, releases
 from ..services import assessments as svc
 from ..services import users as user_svc
-from ..services.errors import Conflict, InvalidInput
+from ..services.errors import Conflict, InvalidInput, ServiceError
 from .forms import AssessmentForm, InviteForm, RosterForm, ShareForm, StatusForm, UserForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -279,3 +279,124 @@ def retry_job(job_id: int):  # type: ignore[no-untyped-def]
         queue.send(job.id)
         flash(f"Job {job_id} is queued again.", "info")
     return redirect(url_for("admin.jobs"))
+
+
+# -- email invitations, reminders and the outbox ------------------------------------------------
+
+
+def _mail_form(a: Assessment, texts: Any) -> Any:
+    from .mail_forms import MailTextsForm
+
+    form = MailTextsForm()
+    if request.method == "GET":
+        for name in ("invitation_subject", "invitation_body", "reminder_subject",
+                     "reminder_body", "reminder_days"):
+            getattr(form, name).data = getattr(texts, name)
+    return form
+
+
+def _render_email(a: Assessment, form: Any, texts: Any, code: int = 200) -> ResponseReturnValue:
+    from ..models import MailKind
+    from ..services import jobs as job_svc
+    from ..services import mail, tokens
+
+    session = db.session()
+    page = request.args.get("page", 1, type=int)
+    size = current_app.config["PAGE_SIZE"]
+    problems_stmt = mail.problems_select(a)
+    total = session.scalar(sa.select(sa.func.count()).select_from(problems_stmt.subquery())) or 0
+    pages = max(1, -(-total // size))
+    page = min(max(page, 1), pages)
+    problems = session.execute(problems_stmt.limit(size).offset((page - 1) * size)).all()
+    previews = {kind.value: mail.preview(session, a, kind, texts) for kind in MailKind}
+    return render_template(
+        "admin/email.html", a=a, form=form, send_form=StatusForm(),
+        overview=mail.overview(session, a), problems=problems, page=page, pages=pages,
+        total=total, keys=tokens.available(), no_key=tokens.NO_KEY,
+        server=current_app.config.get("MAIL_SERVER"),
+        previews={k: (str(m["Subject"]), mail.text_part(m)) for k, m in previews.items()},
+        jobs={kind.value: job_svc.current(session, mail.job_key(a.id, kind)) for kind in MailKind},
+        accepting=a.is_accepting(),
+    ), code
+
+
+@bp.route("/assessments/<int:assessment_id>/email", methods=["GET", "POST"])
+@admin_required
+def email(assessment_id: int) -> ResponseReturnValue:
+    """The texts, a preview, sending and reminding, and what went wrong per recipient."""
+    from ..services import mail
+
+    a = _load(assessment_id)
+    session = db.session()
+    texts = mail.texts_of(session, a)
+    form = _mail_form(a, texts)
+    if request.method == "GET":
+        return _render_email(a, form, texts)
+    if not form.validate_on_submit():
+        return _render_email(a, form, texts, 422)
+    posted = mail.MailTexts(form.invitation_subject.data, form.invitation_body.data,
+                            form.reminder_subject.data, form.reminder_body.data,
+                            form.reminder_days.data or "")
+    if form.preview.data:
+        return _render_email(a, form, posted)
+    problems = mail.save_texts(session, a, posted)
+    if problems:
+        for name, problem in problems.items():
+            getattr(form, name).errors.append(problem)
+        return _render_email(a, form, posted, 422)
+    flash("The email texts are saved.", "info")
+    return redirect(url_for("admin.email", assessment_id=a.id))
+
+
+@bp.route("/assessments/<int:assessment_id>/email/send", methods=["POST"])
+@admin_required
+def email_send(assessment_id: int) -> ResponseReturnValue:
+    from ..models import MailKind
+    from ..services import mail
+
+    a = _load(assessment_id)
+    action = request.form.get("action")
+    if not StatusForm().validate_on_submit() or action not in ("invitations", "reminders",
+                                                               "test"):
+        abort(400)
+    try:
+        if action == "test":
+            mail.request_test(a, current_user.email)
+            flash(f"A test of both messages is on its way to {current_user.email}.", "info")
+        else:
+            kind = MailKind.INVITATION if action == "invitations" else MailKind.REMINDER
+            mail.request_sending(a, kind)
+            flash(f"Sending the {kind.value}s has started; this page shows its progress.",
+                  "info")
+    except ServiceError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("admin.email", assessment_id=a.id))
+
+
+@bp.route("/outbox")
+@admin_required
+def outbox() -> ResponseReturnValue:
+    """Messages written instead of sent (no MAIL_SERVER), newest first."""
+    from ..services import mail
+    from ..services import outbox as box
+
+    entries, page, pages = box.page(mail.outbox_folder(), request.args.get("page", 1, type=int),
+                                    current_app.config["PAGE_SIZE"])
+    return render_template("admin/outbox.html", entries=entries, page=page, pages=pages,
+                           server=current_app.config.get("MAIL_SERVER"))
+
+
+@bp.route("/outbox/<name>")
+@admin_required
+def outbox_message(name: str) -> ResponseReturnValue:
+    from ..services import mail
+    from ..services import outbox as box
+
+    try:
+        message = box.read(mail.outbox_folder(), name)
+    except ServiceError:
+        abort(404)
+    html = message.get_body(preferencelist=("html",))
+    return render_template("admin/outbox_message.html", name=name, message=message,
+                           text=mail.text_part(message),
+                           html=html.get_content() if html is not None else None)
