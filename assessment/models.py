@@ -186,7 +186,9 @@ class Invitation(Base):
     # emailed again; NULL for links made without a key (those can only be given out once).
     token_encrypted: Mapped[str | None] = mapped_column(sa.Text)
     # The person asked for no more email about this assessment (one-click unsubscribe).
-    unsubscribed_at: Mapped[datetime | None]
+    # The day of an opt-out, never the moment: in anonymous mode no time on an invitation may be
+    # set to a person's action.
+    unsubscribed_on: Mapped[date | None]
 
     assessment: Mapped[Assessment] = relationship()
     team: Mapped[Team] = relationship()

@@ -137,5 +137,9 @@ def test_anonymous_mode_leaves_no_join_back_to_a_person(app) -> None:  # type: i
         # response's submission time.
         columns = {c.name for c in Invitation.__table__.columns}
         assert not {c for c in columns if c.endswith("_at")} - {"created_at"}
+        # No moment of a person's own action on an invitation either: only days.
+        moments = {c.name for c in Invitation.__table__.columns
+                   if isinstance(c.type, sa.DateTime)}
+        assert moments == {"created_at"}, moments
         references = {fk.column.table.name for fk in Response.__table__.foreign_keys}
         assert "invitations" in references  # only through invitation_id, which is now empty

@@ -119,7 +119,7 @@ def test_unsubscribe_confirms_with_csrf_or_takes_the_one_click_post(app, client)
     fresh = app.test_client()
     assert fresh.post(urls[1], data={"List-Unsubscribe": "One-Click"}).status_code == 200
     with app.app_context():
-        assert all(db.session().scalars(sa.select(Invitation.unsubscribed_at)))
+        assert all(db.session().scalars(sa.select(Invitation.unsubscribed_on)))
     assert client.get(urls[0][:-3] + "xyz").status_code == 404
     assert fresh.post("/unsubscribe/forged", data={"List-Unsubscribe": "One-Click"}
                       ).status_code == 404

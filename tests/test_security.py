@@ -213,7 +213,9 @@ PUBLIC = {"auth.login", "auth.home", "survey.intro", "survey.start", "survey.pag
           "survey.review", "survey.submit", "survey.thanks", "api.openapi", "health.healthz",
           "health.readyz",
           # Opting out of reminders: the signed address is the authentication (RFC 8058).
-          "unsubscribe.confirm", "unsubscribe.unsubscribe"}
+          "unsubscribe.confirm", "unsubscribe.unsubscribe",
+          # Calendar clients cannot log in: the revocable secret address is the authentication.
+          "calendar.feed"}
 LEAD_OK = {"results.", "account.", "auth.logout", "admin.index", "downloads."}
 
 

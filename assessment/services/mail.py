@@ -274,8 +274,8 @@ def unsubscribe(session: Session, token: str) -> Invitation:
     invitation = invitation_for_unsubscribe(session, token)
     begin_write(session)
     session.execute(sa.update(Invitation).where(Invitation.id == invitation.id,
-                                                Invitation.unsubscribed_at.is_(None))
-                    .values(unsubscribed_at=utcnow()))
+                                                Invitation.unsubscribed_on.is_(None))
+                    .values(unsubscribed_on=utcnow().date()))
     session.commit()
     return invitation
 
@@ -493,7 +493,7 @@ def invitations_due(session: Session, assessment: Assessment) -> list[int]:
     return list(session.scalars(
         sa.select(Invitation.id).where(
             Invitation.assessment_id == assessment.id, Invitation.email.is_not(None),
-            Invitation.token_encrypted.is_not(None), Invitation.unsubscribed_at.is_(None),
+            Invitation.token_encrypted.is_not(None), Invitation.unsubscribed_on.is_(None),
             Invitation.status != InvitationStatus.SUBMITTED, Invitation.id.not_in(tried))
         .order_by(Invitation.id)))
 
@@ -521,7 +521,7 @@ def reminders_due(session: Session, assessment: Assessment, *, on: date | None =
         .join(first, first.c.invitation_id == Invitation.id)
         .outerjoin(reminded, reminded.c.invitation_id == Invitation.id)
         .where(Invitation.assessment_id == assessment.id, Invitation.email.is_not(None),
-               Invitation.token_encrypted.is_not(None), Invitation.unsubscribed_at.is_(None),
+               Invitation.token_encrypted.is_not(None), Invitation.unsubscribed_on.is_(None),
                Invitation.status != InvitationStatus.SUBMITTED,
                Invitation.id.not_in(emailed_today))
         .order_by(Invitation.id)).all()
@@ -559,7 +559,7 @@ def _claim(session: Session, assessment: Assessment, invitation_id: int, kind: M
     invitation = session.scalar(
         sa.select(Invitation).where(Invitation.id == invitation_id).with_for_update()
         .execution_options(populate_existing=True))
-    if (invitation is None or invitation.unsubscribed_at is not None
+    if (invitation is None or invitation.unsubscribed_on is not None
             or invitation.status == InvitationStatus.SUBMITTED or not invitation.email
             or not invitation.token_encrypted):
         session.rollback()
@@ -707,7 +707,7 @@ def overview(session: Session, assessment: Assessment) -> MailOverview:
     row = session.execute(
         sa.select(sa.func.count(),
                   sa.func.count(Invitation.token_encrypted),
-                  sa.func.count(Invitation.unsubscribed_at))
+                  sa.func.count(Invitation.unsubscribed_on))
         .where(Invitation.assessment_id == assessment.id, Invitation.email.is_not(None))).one()
     found.roster, found.sendable, found.unsubscribed = row[0], row[1], row[2]
     found.without_key = found.roster - found.sendable

@@ -30,7 +30,7 @@ def confirm(token: str) -> ResponseReturnValue:
         abort(404)
     return render_template("survey/unsubscribe.html", token=token, done=False,
                            name=invitation.assessment.name,
-                           already=invitation.unsubscribed_at is not None)
+                           already=invitation.unsubscribed_on is not None)
 
 
 @bp.route("/<token>", methods=["POST"])

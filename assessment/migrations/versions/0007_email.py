@@ -18,7 +18,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('invitations', schema=None) as batch_op:
         batch_op.add_column(sa.Column('token_encrypted', sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column('unsubscribed_at', sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column('unsubscribed_on', sa.Date(), nullable=True))
 
     op.create_table('mail_messages',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -59,5 +59,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_mail_messages_assessment_id'))
     op.drop_table('mail_messages')
     with op.batch_alter_table('invitations', schema=None) as batch_op:
-        batch_op.drop_column('unsubscribed_at')
+        batch_op.drop_column('unsubscribed_on')
         batch_op.drop_column('token_encrypted')
