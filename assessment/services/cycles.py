@@ -7,13 +7,15 @@ lead shared the later cycle only is told that an earlier one exists, never what 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from ..analysis.result import AnalysisResult
 from ..models import Assessment, User
 from . import access, releases
+
+if TYPE_CHECKING:
+    from ..analysis.result import AnalysisResult
 
 MAX_CYCLES = 12
 

@@ -39,7 +39,6 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..analysis.result import AnalysisResult
 from ..db import begin_write
 from ..models import (
     Assessment,
@@ -56,6 +55,8 @@ from .errors import Conflict
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from ..analysis.result import AnalysisResult
 
 log = logging.getLogger(__name__)
 # Parsed stored results, by release: pages of the same release read it once.
@@ -91,6 +92,10 @@ def analysis_of(release: Release) -> AnalysisResult:
     key = (release.id, release.n_respondents, release.released_at)
     found = _ANALYSES.get(key)
     if found is None:
+        # The models cost a worker a fifth of a second to build: loaded on first use, so a
+        # process that serves only respondents never pays for them.
+        from ..analysis.result import AnalysisResult
+
         found = AnalysisResult.model_validate(release.result)
         if len(_ANALYSES) >= _ANALYSES_KEPT:
             _ANALYSES.pop(next(iter(_ANALYSES)))
@@ -232,6 +237,8 @@ def _compute(session: Session, assessment: Assessment, release_id: int) -> Relea
     shown_comments = _comments(assessment, comments, team_sizes, hidden["groups"])
     # The pages' charts are drawn now and stored with the release, so that its first reader
     # waits for nothing; the report files follow in jobs of their own.
+    from ..analysis.result import AnalysisResult
+
     drawn = stored.dumps(page_charts(AnalysisResult.model_validate(result), bank))
     seconds = time.perf_counter() - started
     begin_write(session)

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from ..analysis.result import AnalysisResult
 from ..models import Assessment, Job, Release
 from . import releases
 from .assessments import team_counts
+
+if TYPE_CHECKING:
+    from ..analysis.result import AnalysisResult
 
 
 @dataclass

@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from .. import db
-from ..analysis.result import AnalysisResult
 from ..models import Assessment, User
 from ..services import access, api_tokens, releases, security
 from ..services import assessments as assessment_svc
@@ -315,6 +314,8 @@ CONTRIBUTIONS: list[Contribution] = []
 def result_schemas() -> dict[str, Any]:
     """The analysis result's component schemas, generated from its models (so a renamed field
     changes the schema): `Analysis` for the whole result and one schema per part."""
+    from ..analysis.result import AnalysisResult
+
     schema = AnalysisResult.model_json_schema(ref_template="#/components/schemas/{model}")
     parts: dict[str, Any] = schema.pop("$defs", {})
     schema["title"] = "Analysis"
