@@ -31,12 +31,15 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import sqlalchemy as sa
 from flask import Flask, current_app, g, has_request_context
-from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from sqlalchemy.orm import Session
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 # Execution option (and connection info key): does this transaction write?
@@ -54,6 +57,8 @@ def make_engine(url: str, *, sqlite_foreign_keys: bool = True, strict_writes: bo
     """An engine for the URL. Migrations pass `sqlite_foreign_keys=False`: SQLite alters a table
     by copying and dropping it, and with foreign keys on, dropping the old table would cascade
     deletes into every table that references it."""
+    import sqlalchemy as sa
+
     if url.startswith("sqlite"):
         engine = sa.create_engine(
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
@@ -81,6 +86,8 @@ def _private_file(database: str | None) -> None:
 
 
 def _configure_sqlite(engine: sa.Engine, *, foreign_keys: bool, strict_writes: bool) -> None:
+    import sqlalchemy as sa
+
     @sa.event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin.
@@ -125,7 +132,30 @@ def begin_write(session: Session) -> None:
     session.connection(execution_options=writing)
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, *, connect: bool = True) -> None:
+    """Set the database up for the app. With `connect=False` (the app a `flask` command loads)
+    the engine is made on first use instead: SQLAlchemy takes longer to import than Flask, and
+    a command that reads through the driver alone (`assessment list`) never needs it."""
+    app.teardown_appcontext(_close_session)
+    if connect:
+        _connect(app)
+
+
+_connecting = threading.Lock()
+
+
+def _extensions() -> dict[str, Any]:
+    found = current_app.extensions
+    if "db_engine" not in found:
+        with _connecting:
+            if "db_engine" not in found:
+                _connect(current_app)
+    return found
+
+
+def _connect(app: Flask) -> None:
+    from sqlalchemy.orm import sessionmaker
+
     engine = make_engine(app.config["DATABASE_URL"], strict_writes=app.testing)
     app.extensions["db_engine"] = engine
     # The same engine and pool, beginning read transactions.
@@ -135,16 +165,15 @@ def init_app(app: Flask) -> None:
     app.extensions["db_sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
     app.extensions["db_read_sessionmaker"] = sessionmaker(
         app.extensions["db_read_engine"], expire_on_commit=False)
-    app.teardown_appcontext(_close_session)
 
 
 def engine() -> sa.Engine:
-    found: sa.Engine = current_app.extensions["db_engine"]
+    found: sa.Engine = _extensions()["db_engine"]
     return found
 
 
 def read_engine() -> sa.Engine:
-    found: sa.Engine = current_app.extensions["db_read_engine"]
+    found: sa.Engine = _extensions()["db_read_engine"]
     return found
 
 
@@ -153,7 +182,7 @@ def session() -> Session:
     request, writing by default in a command."""
     if "db_session" not in g:
         maker = "db_read_sessionmaker" if has_request_context() else "db_sessionmaker"
-        g.db_session = current_app.extensions[maker]()
+        g.db_session = _extensions()[maker]()
     opened: Session = g.db_session
     return opened
 
@@ -162,9 +191,11 @@ def _close_session(_exc: BaseException | None) -> None:
     db_session = g.pop("db_session", None)
     if db_session is None:
         return
+    from sqlalchemy.exc import DBAPIError
+
     try:
         db_session.close()
-    except sa.exc.DBAPIError:
+    except DBAPIError:
         # The connection died after the view had finished (the database restarted, say): the
         # response is already made, so throw the connection away rather than turn a good
         # page into the server's bare 500.
@@ -174,4 +205,4 @@ def _close_session(_exc: BaseException | None) -> None:
 
 def rowcount(result: sa.Result[Any]) -> int:
     """Rows an UPDATE or DELETE touched (its result is a cursor result)."""
-    return int(cast(sa.CursorResult[Any], result).rowcount)
+    return int(cast("sa.CursorResult[Any]", result).rowcount)

@@ -36,9 +36,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         if not any(isinstance(f, RedactTokens) for f in logger.filters):
             logger.addFilter(RedactTokens())
 
-    db.init_app(app)
+    serves_requests = _serves_requests()
+    db.init_app(app, connect=serves_requests)
     _template_globals(app)
-    if _serves_requests():
+    if serves_requests:
         from .web import init_app as init_web
 
         init_web(app)

@@ -123,3 +123,79 @@ def test_demo_creates_a_realistic_organisation_once(app, runner) -> None:  # typ
     assert password in again.output and "Respondent link:" in again.output
     listing = json.loads(runner.invoke(args=["assessment", "list", "--json"]).output)
     assert [e["status"] for e in listing] == ["open", "closed"]
+
+
+def test_assessment_list_reads_what_the_admin_pages_read(app, runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`assessment list` reads through the driver with its own SQL statement (it must start
+    fast): it agrees with the ORM query the admin pages use, on this test's database (SQLite,
+    or PostgreSQL in CI's second pass), with drafts, closed ones, started and submitted
+    responses and an anonymous assessment."""
+    from assessment.cli_list import listing, sqlite_file
+    from assessment.services import assessments as svc
+    from assessment.services import survey
+
+    from .conftest import make_tokens
+
+    counts = {"open": (3, 1), "closed": (2, 2), "draft": (0, 0)}
+    made = {}
+    for status, (started, submitted) in counts.items():
+        made[status] = aid = make_assessment(app, status="open" if status == "closed" else status,
+                                             anonymous=status == "open")
+        tokens = make_tokens(app, aid, n=max(started, 1))
+        with app.app_context():
+            session = db.session()
+            for i, token in enumerate(tokens[:started]):
+                survey.start(session, token)
+                if i < submitted:
+                    survey.submit(session, token)
+            if status == "closed":
+                from assessment.models import Assessment, AssessmentStatus
+
+                svc.set_status(session, session.get(Assessment, aid), AssessmentStatus.CLOSED)
+    with app.app_context():
+        session = db.session()
+        expected = [
+            {"id": a.id, "name": a.name, "bank": a.bank.bank_id, "bank_version": a.bank.version,
+             "status": a.status.value, "submitted": n, "anonymous": a.anonymous,
+             "min_group_size": a.min_group_size}
+            for a, n in session.execute(svc.list_assessments(session)).all()]
+    assert [e["id"] for e in expected] == sorted(made.values(), reverse=True)
+    assert {e["id"]: e["submitted"] for e in expected} == {
+        made[s]: counts[s][1] for s in counts}
+    with app.app_context():  # any URL but a SQLite file's is read through the app's engine
+        assert listing(app.config["DATABASE_URL"]) == expected
+    printed = json.loads(runner.invoke(args=["assessment", "list", "--json"]).output)
+    assert printed == expected
+    # Each SQLite file is read by the driver itself, any other URL through the engine.
+    assert (sqlite_file(app.config["DATABASE_URL"]) is None) == (not app.config[
+        "DATABASE_URL"].startswith("sqlite"))
+
+
+def test_assessment_list_of_a_missing_database_says_what_to_do(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    missing = tmp_path / "nothing-here.db"
+    env = {"DATABASE_URL": f"sqlite:///{missing}", "SECRET_KEY": "x",
+           "INSTANCE_PATH": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "assessment", "list"],
+                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        f"Error: there is no database at {missing}: run `flask --app app init-db` first")
+    assert not missing.exists()  # listing never creates the file
+
+
+def test_sqlite_file_names_only_plain_sqlite_urls() -> None:
+    from pathlib import Path
+
+    from assessment.cli_list import sqlite_file
+
+    assert sqlite_file("sqlite:////var/lib/a.db") == Path("/var/lib/a.db")
+    assert sqlite_file("sqlite:///instance/a.db") == Path("instance/a.db")
+    assert sqlite_file("sqlite+pysqlite:///a.db") == Path("a.db")
+    for other in ("sqlite://", "sqlite:///:memory:", "sqlite:///a.db?mode=ro",
+                  "sqlite:///file:a.db?uri=true", "postgresql+psycopg://u@h/db"):
+        assert sqlite_file(other) is None, other
