@@ -13,8 +13,9 @@ from assessment.models import Assessment
 from .conftest import ROOT, make_assessment, make_tokens
 
 HEAVY = ("pandas", "scipy", "sklearn", "matplotlib", "weasyprint",
-         # the analysis result's models: a fifth of a second to build, and no respondent's need
-         "assessment.analysis.result")
+         # the analysis result's models: a fifth of a second to build, and no respondent's need;
+         # pydantic itself and the API's action bodies likewise
+         "assessment.analysis.result", "pydantic", "assessment.web.action_schemas")
 # What a command that never serves a request does not need: the web layer (forms, login, the
 # blueprints), the bank loader (YAML), the task queue, migrations, the PostgreSQL driver.
 WEB_ONLY = ("flask_wtf", "wtforms", "email_validator",

@@ -4,16 +4,14 @@ On the API blueprint, so authentication, errors and caching are the API's. Readi
 reading results needs (admins, or leads the assessment is shared with; 404 otherwise). Writing
 needs, besides, a token created to write (`can_write`): a token made for a reporting tool cannot
 change anything even though its owner could, and existing tokens stay read-only. Bodies are
-validated by the pydantic models below, which also give the OpenAPI schemas.
+validated by the pydantic models of `action_schemas`, which also give the OpenAPI schemas.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from flask import Response, abort, jsonify, request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .. import db
 from ..models import Action, Assessment
@@ -24,111 +22,15 @@ from ..services.errors import InvalidInput, NotFound
 from . import api
 from .api import ID, PREFIX, bp, caller, error_response
 
-Status = Literal["planned", "in_progress", "done", "dropped"]
-Lens = Literal["architecture", "operating_model"]
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
 ACTION_ID = "<int(max=2147483647):action_id>"
 
 
-class ActionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    title: str = Field(min_length=1, max_length=svc.TITLE_MAX)
-    owner: str = Field(min_length=1, max_length=svc.OWNER_MAX,
-                       description="A name or an email; the owner needs no account.")
-    due: date = Field(description="YYYY-MM-DD.")
-    status: Status = "planned"
-    dimension: str = Field(min_length=1, max_length=64,
-                           description="A dimension id of the assessment's question bank.")
-    lens: Lens | None = None
-    recommendation: str | None = Field(None, max_length=100,
-                                       description="The id of the recommendation it came from.")
-    description: str = Field("", max_length=svc.DESCRIPTION_MAX,
-                             description="What will change.")
-    statements: list[str] = Field(default_factory=list, max_length=100,
-                                  description="Question ids it addresses.")
-    teams: list[str] = Field(default_factory=list, max_length=100, description=(
-        "Teams it concerns: only teams shown in the released results."))
-
-
-class ActionPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    title: str | None = Field(None, min_length=1, max_length=svc.TITLE_MAX)
-    owner: str | None = Field(None, min_length=1, max_length=svc.OWNER_MAX)
-    due: date | None = None
-    status: Status | None = None
-    dimension: str | None = Field(None, min_length=1, max_length=64)
-    lens: Lens | None = None
-    recommendation: str | None = Field(None, max_length=100)
-    description: str | None = Field(None, max_length=svc.DESCRIPTION_MAX)
-    statements: list[str] | None = Field(None, max_length=100)
-    teams: list[str] | None = Field(None, max_length=100)
-
-
-class ActionEventOut(BaseModel):
-    at: datetime
-    actor: str
-    kind: Literal["created", "changed"]
-    changes: dict[str, list[Any]] = Field(description="Field: [before, after].")
-
-
-class ActionOut(BaseModel):
-    id: int
-    assessment_id: int
-    title: str
-    description: str
-    owner: str
-    due: date
-    status: Status
-    dimension: str
-    lens: Lens | None
-    recommendation: str | None
-    statements: list[str]
-    teams: list[str]
-    overdue: bool = Field(description="Past its due date and neither done nor dropped.")
-    created_at: datetime
-    updated_at: datetime
-    history: list[ActionEventOut]
-
-
-class ActionList(BaseModel):
-    actions: list[ActionOut]
-    page: int = Field(ge=1)
-    per_page: int = Field(ge=1, le=api.PER_PAGE_MAX)
-    total: int = Field(ge=0)
-
-
-class TargetIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    dimension: str = Field(min_length=1, max_length=64)
-    lens: Lens | None = Field(None, description="None: the whole dimension.")
-    value: float = Field(ge=0, le=100, description="The score aimed for, 0-100.")
-
-
-class TargetsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    targets: list[TargetIn] = Field(max_length=100, description=(
-        "Every target of the assessment: those left out are removed."))
-
-
-class TargetOut(BaseModel):
-    dimension: str
-    lens: Lens | None
-    value: float
-    current: float | None = Field(description="The score in the latest release (0-100).")
-    gap: float | None = Field(description="Points still to go; negative when passed.")
-
-
-class Targets(BaseModel):
-    assessment_id: int
-    inherited_from: int | None = Field(description=(
-        "The earlier cycle the targets were set on, when this one has none of its own."))
-    targets: list[TargetOut]
-
-
 def _action_out(action: Action) -> dict[str, Any]:
+    from .action_schemas import ActionEventOut, ActionOut
+
     session = db.session()
     events = svc.history(session, action)[::-1]
     return ActionOut(
@@ -162,6 +64,8 @@ def _writer() -> str:
 
 
 def _body(model: type[BaseModel]) -> BaseModel:
+    from pydantic import ValidationError
+
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         abort(400, "Send a JSON object (Content-Type: application/json).")
@@ -198,6 +102,8 @@ def list_actions(assessment_id: int) -> Response:
 def create_action(assessment_id: int) -> Response | tuple[Response, int]:
     a = _readable(assessment_id)
     actor = _writer()
+    from .action_schemas import ActionIn
+
     body = _body(ActionIn)
     try:
         action = svc.create(db.session(), a, body.model_dump(), actor)
@@ -217,6 +123,8 @@ def update_action(action_id: int) -> Response:
     except NotFound as exc:
         abort(404, str(exc))
     actor = _writer()
+    from .action_schemas import ActionPatch
+
     body = _body(ActionPatch)
     changes = body.model_dump(exclude_unset=True)
     nulls = [k for k, v in changes.items() if v is None and k not in ("lens", "recommendation")]
@@ -230,6 +138,8 @@ def update_action(action_id: int) -> Response:
 
 
 def _targets_out(a: Assessment) -> dict[str, Any]:
+    from .action_schemas import TargetOut, Targets
+
     session = db.session()
     found = svc.targets(session, a)
     latest = releases.latest(session, a)
@@ -254,6 +164,8 @@ def get_targets(assessment_id: int) -> Response:
 def put_targets(assessment_id: int) -> Response:
     a = _readable(assessment_id)
     actor = _writer()
+    from .action_schemas import TargetsIn
+
     body = _body(TargetsIn)
     assert isinstance(body, TargetsIn)
     values: dict[tuple[str, str], float | None] = {}
@@ -272,13 +184,13 @@ def put_targets(assessment_id: int) -> Response:
 
 # -- the OpenAPI description ------------------------------------------------------------------
 
-MODELS: list[type[BaseModel]] = [ActionIn, ActionPatch, ActionOut, ActionList, TargetsIn,
-                                 Targets]
 ACTION_PARAM = {"name": "action_id", "in": "path", "required": True,
                 "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}}
 
 
 def _schemas() -> dict[str, Any]:
+    from .action_schemas import MODELS
+
     out: dict[str, Any] = {}
     for model in MODELS:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
