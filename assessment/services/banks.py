@@ -79,10 +79,27 @@ def bank_of(version: BankVersion) -> Bank:
     changes, and a changed unused one gets a new hash)."""
     key = (version.id, version.content_hash)
     if key not in _parsed:
-        # Stored banks passed the rules of their day: placeholder rules added since must not
-        # make their assessments' pages fail (bad placeholders are shown as written).
-        _parsed[key] = parse_bank(version.definition, f"bank #{version.id}", check_texts=False)
+        _parsed[key] = _parse_stored(version.id, version.definition)
     return _parsed[key]
+
+
+def bank_by_id(session: Session, version_id: int, content_hash: str) -> Bank:
+    """`bank_of` for a caller that read the version's id and hash only (the survey's one-row
+    read): the definition is read from the database when this process has not parsed it yet."""
+    key = (version_id, content_hash)
+    if key not in _parsed:
+        definition = session.connection().scalar(
+            sa.select(BankVersion.definition).where(BankVersion.id == version_id))
+        if definition is None:
+            raise LookupError(f"no bank version {version_id}")
+        _parsed[key] = _parse_stored(version_id, definition)
+    return _parsed[key]
+
+
+def _parse_stored(version_id: int, definition: dict[str, Any]) -> Bank:
+    # Stored banks passed the rules of their day: placeholder rules added since must not make
+    # their assessments' pages fail (bad placeholders are shown as written).
+    return parse_bank(definition, f"bank #{version_id}", check_texts=False)
 
 
 def latest_banks(session: Session) -> list[BankVersion]:

@@ -33,7 +33,8 @@ import random
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -329,7 +330,17 @@ def due(assessment: Assessment, found: Waiting) -> bool:
     return bool(found.releasable) and (assessment.is_past_close() or assessment.interim_releases)
 
 
-def request(session: Session, assessment: Assessment) -> Job:
+class Closable(Protocol):
+    """What `request` needs of an assessment: a mapped one, or the survey's record of one."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def status(self) -> AssessmentStatus: ...
+    def is_past_close(self, now: datetime | None = None) -> bool: ...
+
+
+def request(session: Session, assessment: Closable) -> Job:
     """Ask a worker to make the releases that are due and compute the claimed ones (closing the
     assessment first when its close date has passed). Web requests call this and never compute:
     an analysis and its charts take seconds."""
