@@ -23,7 +23,11 @@ test suite) it raises, so the tests find any write path that forgot to say so; o
 logged.
 
 On PostgreSQL neither kind locks a table: the write paths lock the rows they change (SELECT ... FOR
-UPDATE), and `begin_write` does nothing.
+UPDATE). A read runs in autocommit mode: at PostgreSQL's READ COMMITTED level every statement
+sees its own snapshot whether or not a transaction is open, so the open transaction bought
+nothing but a BEGIN and a ROLLBACK, two round trips on every page. `begin_write` starts a real
+transaction there too, and the same check (a write, or a row lock, in a read) guards it: in
+autocommit mode such a statement would take effect, or let go of its lock, at once.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 # Execution option (and connection info key): does this transaction write?
 WRITE = "assessment_write"
 WRITE_STATEMENT = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+ROW_LOCK = re.compile(r"\bFOR (UPDATE|NO KEY UPDATE|SHARE)\b", re.IGNORECASE)
 log = logging.getLogger(__name__)
 
 
@@ -66,7 +71,9 @@ def make_engine(url: str, *, sqlite_foreign_keys: bool = True, strict_writes: bo
         _private_file(engine.url.database)
         _configure_sqlite(engine, foreign_keys=sqlite_foreign_keys, strict_writes=strict_writes)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = sa.create_engine(url, pool_pre_ping=True, **kwargs)
+    _guard_writes(engine, strict_writes=strict_writes, row_locks=True)
+    return engine
 
 
 def _private_file(database: str | None) -> None:
@@ -105,9 +112,25 @@ def _configure_sqlite(engine: sa.Engine, *, foreign_keys: bool, strict_writes: b
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
         connection.info[WRITE] = write
 
+    _guard_writes(engine, strict_writes=strict_writes, row_locks=False, marks_begin=False)
+
+
+def _guard_writes(engine: sa.Engine, *, strict_writes: bool, row_locks: bool,
+                  marks_begin: bool = True) -> None:
+    """Catch a write statement (and, with `row_locks`, a SELECT ... FOR UPDATE) that runs in a
+    read (see the module's doc)."""
+    import sqlalchemy as sa
+
+    if marks_begin:
+        @sa.event.listens_for(engine, "begin")
+        def on_begin(connection: sa.Connection) -> None:
+            connection.info[WRITE] = connection.get_execution_options().get(WRITE, True)
+
     @sa.event.listens_for(engine, "before_cursor_execute")
     def on_execute(connection: sa.Connection, _cursor: Any, statement: str, *_args: Any) -> None:
-        if connection.info.get(WRITE, True) or not WRITE_STATEMENT.match(statement):
+        if connection.info.get(WRITE, True):
+            return
+        if not (WRITE_STATEMENT.match(statement) or (row_locks and ROW_LOCK.search(statement))):
             return
         message = (f"{statement.split(None, 1)[0]} in a read transaction: call "
                    "db.begin_write(session) before the first statement of a write")
@@ -118,17 +141,20 @@ def _configure_sqlite(engine: sa.Engine, *, foreign_keys: bool, strict_writes: b
 
 def begin_write(session: Session) -> None:
     """Make the session's transaction a write transaction (see the module's doc). Call it before
-    the first statement of anything that writes; it is a no-op in a write transaction and on
-    PostgreSQL. A read transaction in progress is committed first (it has nothing to commit;
-    with `expire_on_commit=False` the objects it loaded stay usable), so what the write relies
-    on must be read again after this call, under the lock (the survey locks its invitation)."""
-    if session.get_bind().dialect.name != "sqlite":
-        return
+    the first statement of anything that writes; it is a no-op in a write transaction. A read
+    in progress is ended first (it has nothing to commit; with `expire_on_commit=False` the
+    objects it loaded stay usable), so what the write relies on must be read again after this
+    call, under the lock (the survey locks its invitation)."""
     if session.in_transaction():
         if session.connection().info.get(WRITE, True):
             return
         session.commit()
     writing: dict[str, Any] = {WRITE: True}
+    bind = session.get_bind()
+    if bind.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        # Out of the reads' autocommit mode (PostgreSQL), into a transaction.
+        writing["isolation_level"] = getattr(bind.dialect, "default_isolation_level",
+                                             None) or "READ COMMITTED"
     session.connection(execution_options=writing)
 
 
@@ -158,8 +184,10 @@ def _connect(app: Flask) -> None:
 
     engine = make_engine(app.config["DATABASE_URL"], strict_writes=app.testing)
     app.extensions["db_engine"] = engine
-    # The same engine and pool, beginning read transactions.
+    # The same engine and pool, beginning read transactions (in autocommit mode on PostgreSQL).
     reading: dict[str, Any] = {WRITE: False}
+    if engine.dialect.name != "sqlite":
+        reading["isolation_level"] = "AUTOCOMMIT"
     app.extensions["db_read_engine"] = engine.execution_options(**reading)
     # Sessions of web requests begin read transactions; commands' sessions write (see above).
     app.extensions["db_sessionmaker"] = sessionmaker(engine, expire_on_commit=False)

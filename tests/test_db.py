@@ -94,8 +94,8 @@ def test_a_write_after_a_read_survives_a_concurrent_commit(app) -> None:  # type
 
 def test_a_write_in_a_read_transaction_is_caught_in_tests(app) -> None:  # type: ignore[no-untyped-def]
     """The suite runs with strict writes, so a write path that forgot `begin_write` fails here
-    rather than under load."""
-    _sqlite_path(app)
+    rather than under load. On both databases: on PostgreSQL a read runs in autocommit mode,
+    where such a write would take effect at once, outside any transaction."""
     with app.test_request_context("/"):
         session = db.session()
         session.scalar(sa.select(User).limit(1))
@@ -106,6 +106,35 @@ def test_a_write_in_a_read_transaction_is_caught_in_tests(app) -> None:  # type:
         db.begin_write(session)
         session.add(RateLimit(key="said-so", window_start=utcnow(), count=1))
         session.commit()
+    with app.app_context():
+        keys = db.session().scalars(sa.select(RateLimit.key)).all()
+        assert "said-so" in keys and "forgot" not in keys
+
+
+def test_postgres_reads_need_no_transaction_and_writes_get_one(app) -> None:  # type: ignore[no-untyped-def]
+    """A web request's reads run in autocommit mode (no BEGIN and ROLLBACK round trips: at READ
+    COMMITTED each statement has its own snapshot anyway); `begin_write` opens a real
+    transaction, so a write that fails halfway leaves nothing behind; a row lock taken in a
+    read (which autocommit would let go of at once) is refused like a write."""
+    if not app.config["DATABASE_URL"].startswith("postgresql"):
+        pytest.skip("PostgreSQL's transactions")
+    with app.test_request_context("/"):
+        session = db.session()
+        session.scalar(sa.select(User).limit(1))
+        assert session.connection().connection.dbapi_connection.autocommit is True
+        with pytest.raises(db.WriteInReadTransaction):
+            session.execute(sa.select(User).limit(1).with_for_update())
+        session.rollback()
+        db.begin_write(session)
+        assert session.connection().connection.dbapi_connection.autocommit is False
+        session.add(RateLimit(key="half", window_start=utcnow(), count=1))
+        session.flush()
+        session.add(RateLimit(key="half", window_start=utcnow(), count=1))  # duplicate key
+        with pytest.raises(sa.exc.IntegrityError):
+            session.flush()
+        session.rollback()
+    with app.app_context():
+        assert db.session().get(RateLimit, "half") is None
 
 
 def test_a_long_read_does_not_hold_up_a_respondents_save(app) -> None:  # type: ignore[no-untyped-def]

@@ -168,28 +168,45 @@ STORED = sa.union_all(
 )
 
 
-def _upserts(dialect: str) -> tuple[Any, Any]:
-    """INSERT ... ON CONFLICT (key) DO UPDATE for answers and comments, in the dialect's own
-    construct (SQLite and PostgreSQL spell it alike; SQLAlchemy has one construct per dialect)."""
+def _insert(dialect: str) -> Any:
+    """The dialect's INSERT that knows ON CONFLICT (SQLite and PostgreSQL spell it alike;
+    SQLAlchemy has one construct per dialect)."""
     if dialect == "postgresql":
         from sqlalchemy.dialects import postgresql as flavour
     else:
         from sqlalchemy.dialects import sqlite as flavour  # type: ignore[no-redef]
-    answers, comments = flavour.insert(_answer), flavour.insert(_comment)
-    return (answers.on_conflict_do_update(index_elements=["response_id", "question_id"],
-                                          set_={"value": answers.excluded.value}),
-            comments.on_conflict_do_update(index_elements=["response_id", "dimension_id"],
-                                           set_={"text": comments.excluded.text}))
+    return flavour.insert
 
 
-_UPSERTS: dict[str, tuple[Any, Any]] = {}
+_UPSERTS: dict[tuple[str, int], Any] = {}
 
 
-def _upsert(session: Session) -> tuple[Any, Any]:
+def _upsert_answers(session: Session, n: int) -> Any:
+    """INSERT ... VALUES (n rows) ON CONFLICT (response, question) DO UPDATE, one statement for
+    a page's answers (an executemany sends one statement per row: on PostgreSQL, n round
+    trips). Parameters: `response_id`, and `q0`, `v0`, `q1`, `v1`, ... Built once per size."""
     dialect = session.get_bind().dialect.name
-    if dialect not in _UPSERTS:
-        _UPSERTS[dialect] = _upserts(dialect)
-    return _UPSERTS[dialect]
+    key = (dialect, n)
+    if key not in _UPSERTS:
+        rows: list[dict[str, Any]] = [
+            {"response_id": sa.bindparam("response_id"), "question_id": sa.bindparam(f"q{i}"),
+             "value": sa.bindparam(f"v{i}")}
+            for i in range(n)]
+        stmt = _insert(dialect)(_answer).values(rows)
+        _UPSERTS[key] = stmt.on_conflict_do_update(
+            index_elements=["response_id", "question_id"], set_={"value": stmt.excluded.value})
+    return _UPSERTS[key]
+
+
+def _upsert_comment(session: Session) -> Any:
+    """INSERT ... ON CONFLICT (response, dimension) DO UPDATE SET text."""
+    dialect = session.get_bind().dialect.name
+    key = (dialect, 0)
+    if key not in _UPSERTS:
+        stmt = _insert(dialect)(_comment)
+        _UPSERTS[key] = stmt.on_conflict_do_update(
+            index_elements=["response_id", "dimension_id"], set_={"text": stmt.excluded.text})
+    return _UPSERTS[key]
 
 
 # -- reading -----------------------------------------------------------------------------------
@@ -372,16 +389,16 @@ def save_page(
     assert response is not None
     # Upserts in one statement each, under the invitation's lock: no answer is read first, and
     # the unique (response, question) and (response, dimension) keys keep one row each.
-    upsert_answers, upsert_comment = _upsert(session)
     connection = session.connection()
     if values:
-        connection.execute(upsert_answers, [
-            {"response_id": response.id, "question_id": qid, "value": value}
-            for qid, value in values.items()])
+        params: dict[str, Any] = {"response_id": response.id}
+        for i, (qid, value) in enumerate(values.items()):
+            params[f"q{i}"], params[f"v{i}"] = qid, value
+        connection.execute(_upsert_answers(session, len(values)), params)
     dim_id = survey.dimension(page).id
     if comment:
-        connection.execute(upsert_comment, [
-            {"response_id": response.id, "dimension_id": dim_id, "text": comment}])
+        connection.execute(_upsert_comment(session),
+                           {"response_id": response.id, "dimension_id": dim_id, "text": comment})
     else:
         connection.execute(DELETE_COMMENT, {"response_id": response.id, "dimension_id": dim_id})
     reached = max(response.current_page, min(page + 1, survey.pages + 1))
