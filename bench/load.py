@@ -185,6 +185,18 @@ class Server:
                 pids.append(int(entry.name))
         return sorted(pids)
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the workers alive now have used, in seconds."""
+        total = 0
+        for pid in self.workers():
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2:].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+        return total / os.sysconf("SC_CLK_TCK")
+
     def wait_ready(self, timeout: float) -> float | None:
         """Seconds until /readyz answered 200, or None if it did not within timeout."""
         start = time.perf_counter()
@@ -357,6 +369,8 @@ class Phase:
     name: str
     wall: float
     outcomes: list[Outcome]
+    server_cpu: float = 0.0  # seconds of CPU the gunicorn workers used in this phase
+    client_cpu: float = 0.0  # and this process (the simulated people)
 
     @property
     def attempts(self) -> list[Attempt]:
@@ -378,19 +392,25 @@ def pct(values: list[float], p: float) -> float:
     return values[k]
 
 
-def run_phase(name: str, tasks: int, concurrency: int, fn, progress=None) -> Phase:  # type: ignore[no-untyped-def]
+def run_phase(name: str, tasks: int, concurrency: int, fn, progress=None,  # type: ignore[no-untyped-def]
+              server: Server | None = None) -> Phase:
     outcomes: list[Outcome] = []
+    server_cpu = server.cpu_seconds() if server else 0.0
+    client_cpu = time.process_time()
     t0 = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         for out in pool.map(fn, range(tasks)):
             outcomes.append(out)
             if progress is not None:
                 progress(len(outcomes))
-    return Phase(name, time.perf_counter() - t0, outcomes)
+    wall = time.perf_counter() - t0
+    return Phase(name, wall, outcomes,
+                 (server.cpu_seconds() - server_cpu) if server else 0.0,
+                 time.process_time() - client_cpu)
 
 
 def run_interleaved(rounds: int, tasks: int, concurrency: int, baseline, survey,  # type: ignore[no-untyped-def]
-                    progress) -> tuple[Phase, Phase]:
+                    progress, server: Server | None = None) -> tuple[Phase, Phase]:
     """The baseline and the survey in alternating slices (baseline slice 1, survey slice 1,
     baseline slice 2, ...), each phase's figures summed over its slices. On a shared machine
     the load drifts during a run; alternating gives both phases the same share of it, so their
@@ -401,11 +421,13 @@ def run_interleaved(rounds: int, tasks: int, concurrency: int, baseline, survey,
         if hi == lo:
             continue
         phases["baseline"].append(run_phase("baseline", hi - lo, concurrency,
-                                            lambda i, lo=lo: baseline(lo + i)))
+                                            lambda i, lo=lo: baseline(lo + i), server=server))
         phases["survey"].append(run_phase("survey", hi - lo, concurrency,
                                           lambda i, lo=lo: survey(lo + i),
-                                          progress=lambda done, lo=lo: progress(lo + done)))
-    base, surv = (Phase(name, sum(p.wall for p in parts), [o for p in parts for o in p.outcomes])
+                                          progress=lambda done, lo=lo: progress(lo + done),
+                                          server=server))
+    base, surv = (Phase(name, sum(p.wall for p in parts), [o for p in parts for o in p.outcomes],
+                        sum(p.server_cpu for p in parts), sum(p.client_cpu for p in parts))
                   for name, parts in phases.items())
     return base, surv
 
@@ -541,6 +563,10 @@ def describe(phase: Phase) -> dict[str, object]:
         "p95_ms": round(pct(lat, 95) * 1000, 1),
         "p99_ms": round(pct(lat, 99) * 1000, 1),
         "statuses": dict(sorted(statuses.items())),
+        # CPU per request: where the time goes, as the machine's load does not change it much
+        # (a worker killed by a fault takes its CPU time with it: read these on runs without).
+        "server_cpu_ms": round(phase.server_cpu / max(len(phase.attempts), 1) * 1000, 2),
+        "client_cpu_ms": round(phase.client_cpu / max(len(phase.attempts), 1) * 1000, 2),
     }
 
 
@@ -612,7 +638,7 @@ def main() -> int:
         base, survey = run_interleaved(
             args.rounds, args.respondents, args.concurrency,
             lambda _i: client.baseline(per_respondent),
-            lambda i: client.respondent(tokens[i], pages, seed=i), faults.progress)
+            lambda i: client.respondent(tokens[i], pages, seed=i), faults.progress, server)
         load["at_end"] = os.getloadavg()[0]
         faults.stop()
         faults.join(timeout=30)
@@ -634,6 +660,10 @@ def main() -> int:
             print(f"{label:16} {d['requests']:6} requests in {d['wall_s']:7.2f} s = "
                   f"{d['rps']:7.1f} req/s   p50 {d['p50_ms']:7.1f} ms  p95 {d['p95_ms']:7.1f} ms"
                   f"  p99 {d['p99_ms']:7.1f} ms   statuses {d['statuses']}")
+        cpu_ratio = float(s["server_cpu_ms"]) / max(float(b["server_cpu_ms"]), 1e-9)  # type: ignore[arg-type]
+        print(f"CPU per request: gunicorn workers {b['server_cpu_ms']:.2f} ms (baseline) and "
+              f"{s['server_cpu_ms']:.2f} ms (survey), x{cpu_ratio:.2f}; "
+              f"this client {b['client_cpu_ms']:.2f} and {s['client_cpu_ms']:.2f} ms")
         for step in ("intro", "start", "page-get", "page-save", "review", "submit"):
             lat = survey.latencies(step)
             print(f"  {step:10} n={len(lat):5}  p50 {pct(lat, 50) * 1000:7.1f} ms  "
