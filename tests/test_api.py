@@ -209,6 +209,42 @@ def test_the_list_is_paged(app, client) -> None:  # type: ignore[no-untyped-def]
         assert_error(client.get(f"/api/v1/assessments?{bad}", headers=admin), 400)
 
 
+def test_the_list_reads_every_latest_release_in_one_statement(app, client) -> None:  # type: ignore[no-untyped-def]
+    """Each assessment of a page shows its newest computed release; they are read for the whole
+    page at once, without the stored analyses (a statement per row used to load each one)."""
+    from datetime import datetime
+
+    from assessment.models import Release
+
+    ids = [make_assessment(app) for _ in range(4)]
+    with app.app_context():
+        session = db.session()
+        for n, aid in enumerate(ids[:3]):  # the fourth has no release
+            for seq, shown in ((1, 10 + n), (2, 20 + n), (3, 0)):  # seq 3: not computed yet
+                session.add(Release(assessment_id=aid, seq=seq, reason="manual",
+                                    released_at=datetime(2026, 3, seq, 9), n_respondents=shown,
+                                    min_group_size=5, result={}, rates={}, comments={},
+                                    hidden={}))
+        session.commit()
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, sql: str, *_args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(sql)
+
+    headers = bearer(token_for(app, "admin@example.org"))
+    with app.app_context():
+        engine = db.engine()
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    listing = client.get("/api/v1/assessments", headers=headers).get_json()
+    sa.event.remove(engine, "before_cursor_execute", seen)
+    by_id = {a["id"]: a for a in listing["assessments"]}
+    for n, aid in enumerate(ids[:3]):
+        assert by_id[aid]["released_respondents"] == 20 + n
+        assert by_id[aid]["released_at"].startswith("2026-03-02T09:00:00")
+    assert by_id[ids[3]]["released_respondents"] is None
+    assert sum(1 for sql in statements if "FROM releases" in sql) == 1, statements
+
+
 # -- results, response rates and suppression -------------------------------------------------
 
 

@@ -112,6 +112,23 @@ def latest(session: Session, assessment: Assessment) -> Release | None:
         .order_by(Release.seq.desc()).limit(1))
 
 
+def latest_stamps(session: Session, assessment_ids: list[int]
+                  ) -> dict[int, tuple[datetime, int]]:
+    """When each assessment's newest computed release was made and how many responses it
+    shows, for a listing: one statement for the whole page, and none of the stored analyses
+    (megabytes each for a large assessment) read."""
+    if not assessment_ids:
+        return {}
+    newest = (sa.select(Release.assessment_id, sa.func.max(Release.seq).label("seq"))
+              .where(Release.assessment_id.in_(assessment_ids), Release.n_respondents > 0)
+              .group_by(Release.assessment_id).subquery())
+    rows = session.execute(
+        sa.select(Release.assessment_id, Release.released_at, Release.n_respondents)
+        .join(newest, sa.and_(Release.assessment_id == newest.c.assessment_id,
+                              Release.seq == newest.c.seq)))
+    return {aid: (at, n) for aid, at, n in rows}
+
+
 def waiting(session: Session, assessment: Assessment) -> Waiting:
     """Which waiting responses a release could show now, under the rule in the module doc."""
     k = _min_size(assessment)

@@ -161,10 +161,11 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.replace(tzinfo=UTC).isoformat() if moment else None
 
 
-def _summary(a: Assessment, submitted: int) -> dict[str, Any]:
+def _summary(a: Assessment, submitted: int, latest: tuple[datetime, int] | None
+             ) -> dict[str, Any]:
     """`submitted` is live, so it is rounded down to a multiple of the minimum group size: it
-    moves only every few submissions and cannot time one person's."""
-    latest = releases.latest(db.session(), a)
+    moves only every few submissions and cannot time one person's. `latest`: the newest
+    release's time and size (`releases.latest_stamps`, which reads a listing's page at once)."""
     return {
         "id": a.id,
         "name": a.name,
@@ -173,13 +174,17 @@ def _summary(a: Assessment, submitted: int) -> dict[str, Any]:
         "status": a.status.value,
         "min_group_size": a.min_group_size,
         "submitted": submitted // a.min_group_size * a.min_group_size,
-        "released_at": _iso(latest.released_at) if latest else None,
-        "released_respondents": latest.n_respondents if latest else None,
+        "released_at": _iso(latest[0]) if latest else None,
+        "released_respondents": latest[1] if latest else None,
         "links": {
             "results": url_for(".results", assessment_id=a.id),
             "response_rates": url_for(".response_rates", assessment_id=a.id),
         },
     }
+
+
+def _latest(a: Assessment) -> tuple[datetime, int] | None:
+    return releases.latest_stamps(db.session(), [a.id]).get(a.id)
 
 
 def _readable(assessment_id: int) -> Assessment:
@@ -213,8 +218,9 @@ def assessments() -> Response:
     session = db.session()
     rows, total = visible_with_counts(session, caller())
     found = session.execute(rows.limit(per_page).offset((page - 1) * per_page)).all()
+    latest = releases.latest_stamps(session, [a.id for a, _ in found])
     return jsonify({
-        "assessments": [_summary(a, submitted) for a, submitted in found],
+        "assessments": [_summary(a, submitted, latest.get(a.id)) for a, submitted in found],
         "page": page,
         "per_page": per_page,
         "total": session.scalar(total) or 0,
@@ -237,7 +243,7 @@ def results(assessment_id: int) -> Response:
         return _no_release(a)
     submitted = assessment_svc.response_count(session, a.id)
     return jsonify({
-        "assessment": _summary(a, submitted),
+        "assessment": _summary(a, submitted, _latest(a)),
         "released_at": _iso(found.released_at),
         "n_respondents": found.release.n_respondents,
         "computed_at": _iso(found.released_at),
@@ -260,7 +266,7 @@ def response_rates(assessment_id: int) -> Response:
     ]
     live = assessment_svc.response_count(db.session(), a.id)
     return jsonify({
-        "assessment": _summary(a, live),
+        "assessment": _summary(a, live, _latest(a)),
         "released_at": _iso(found.released_at),
         "min_group_size": a.min_group_size,
         "total_submitted": submitted,
