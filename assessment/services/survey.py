@@ -181,21 +181,20 @@ def _insert(dialect: str) -> Any:
 _UPSERTS: dict[tuple[str, int], Any] = {}
 
 
-def _upsert_answers(session: Session, n: int) -> Any:
+def _upsert_answers(n: int) -> sa.TextClause:
     """INSERT ... VALUES (n rows) ON CONFLICT (response, question) DO UPDATE, one statement for
     a page's answers (an executemany sends one statement per row: on PostgreSQL, n round
-    trips). Parameters: `response_id`, and `q0`, `v0`, `q1`, `v1`, ... Built once per size."""
-    dialect = session.get_bind().dialect.name
-    key = (dialect, n)
+    trips). SQLite and PostgreSQL spell it alike. As text, because SQLAlchemy compiles a
+    multi-row VALUES construct afresh on every execution; text is compiled once. Parameters:
+    `response_id`, and `q0`, `v0`, `q1`, `v1`, ... Built once per size."""
+    key = ("text", n)
     if key not in _UPSERTS:
-        rows: list[dict[str, Any]] = [
-            {"response_id": sa.bindparam("response_id"), "question_id": sa.bindparam(f"q{i}"),
-             "value": sa.bindparam(f"v{i}")}
-            for i in range(n)]
-        stmt = _insert(dialect)(_answer).values(rows)
-        _UPSERTS[key] = stmt.on_conflict_do_update(
-            index_elements=["response_id", "question_id"], set_={"value": stmt.excluded.value})
-    return _UPSERTS[key]
+        rows = ", ".join(f"(:response_id, :q{i}, :v{i})" for i in range(n))
+        _UPSERTS[key] = sa.text(
+            f"INSERT INTO answers (response_id, question_id, value) VALUES {rows} "
+            "ON CONFLICT (response_id, question_id) DO UPDATE SET value = excluded.value")
+    found: sa.TextClause = _UPSERTS[key]
+    return found
 
 
 def _upsert_comment(session: Session) -> Any:
@@ -394,7 +393,7 @@ def save_page(
         params: dict[str, Any] = {"response_id": response.id}
         for i, (qid, value) in enumerate(values.items()):
             params[f"q{i}"], params[f"v{i}"] = qid, value
-        connection.execute(_upsert_answers(session, len(values)), params)
+        connection.execute(_upsert_answers(len(values)), params)
     dim_id = survey.dimension(page).id
     if comment:
         connection.execute(_upsert_comment(session),
