@@ -236,3 +236,28 @@ def test_page_out_of_range_is_404(app, client) -> None:  # type: ignore[no-untyp
     start(client, token)
     assert client.get(f"/s/{token}/p/0").status_code == 404
     assert client.get(f"/s/{token}/p/6").status_code == 404
+
+
+def test_a_respondents_pages_leave_the_session_cookie_alone(app, client) -> None:  # type: ignore[no-untyped-def]
+    """The introduction sets the cookie that carries the form token; after that a page, a save
+    and the review neither rewrite it nor clear a login cookie the person never had (loading a
+    login for every template used to do both, on every page)."""
+    token = make_tokens(app, make_assessment(app))[0]
+    first = client.get(f"/s/{token}")
+    assert [c.split("=")[0] for c in first.headers.getlist("Set-Cookie")] == [
+        "assessment_session"]
+    assert start(client, token).status_code == 302
+    for path in ("/p/1", "/p/2", "/review"):
+        page = client.get(f"/s/{token}{path}")
+        assert page.status_code == 200
+        assert page.headers.getlist("Set-Cookie") == [], path
+    q = page_questions(app, 1)[0]
+    saved = answer_page(client, token, 1, {q: "4"})
+    assert saved.status_code == 302 and saved.headers.getlist("Set-Cookie") == []
+
+
+def test_staff_pages_still_know_who_is_logged_in(client, auth) -> None:  # type: ignore[no-untyped-def]
+    assert "Log out" not in client.get("/login").get_data(as_text=True)
+    auth.login()
+    html = client.get("/admin/").get_data(as_text=True)
+    assert "Log out" in html and "Users" in html  # the admin's navigation

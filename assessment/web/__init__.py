@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from flask import Flask, Response, request
-from flask_login import LoginManager
+from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.routing import IntegerConverter, Map
 
@@ -37,7 +37,12 @@ def init_app(app: Flask) -> None:
     # Before any blueprint: a rule takes its converters when it is added.
     app.url_map.converters["int"] = IdConverter
     csrf.init_app(app)
-    login_manager.init_app(app)
+    # Flask-Login's own context processor loads the user for every template, a respondent's
+    # page included, and for a session holding only a form token its "strong" protection then
+    # rewrites the cookie on every page. The proxy instead loads the user only when a template
+    # asks (the staff pages' navigation does; the survey's pages never do).
+    login_manager.init_app(app, add_context_processor=False)
+    app.context_processor(lambda: {"current_user": current_user})
 
     from . import (
         account,
