@@ -219,20 +219,24 @@ def release(app, assessment_id: int) -> None:  # type: ignore[no-untyped-def]
         releases.release(session, session.get(Assessment, assessment_id))
 
 
-def run_jobs(app, kinds: tuple[str, ...] | None = None) -> int:  # type: ignore[no-untyped-def]
+def run_jobs(app, kinds: tuple[str, ...] | None = None,  # type: ignore[no-untyped-def]
+             assessment_id: int | None = None) -> int:
     """Do the queued jobs now, in this process, through the queue's real storage (as a worker
-    would, one after another); with `kinds`, only jobs of those kinds (the others stay queued:
-    a test that reads the workbook need not lay out the PDF). Returns how many ran."""
+    would, one after another); with `kinds`, only jobs of those kinds, and with
+    `assessment_id`, only that assessment's (the others stay queued: a test that reads the
+    workbook need not lay out the PDF, nor one about a later cycle the earlier cycle's files).
+    Returns how many ran."""
     from assessment.models import Job
     from assessment.queue import huey
 
     queue = huey(app)
     ran, skipped = 0, []
     while (task := queue.dequeue()) is not None:
-        if kinds is not None and task.name == "run_job":
+        if (kinds is not None or assessment_id is not None) and task.name == "run_job":
             with app.app_context():
                 job = db.session().get(Job, task.args[0])
-                if job is None or job.kind not in kinds:
+                if job is None or (kinds is not None and job.kind not in kinds) or (
+                        assessment_id is not None and job.assessment_id != assessment_id):
                     skipped.append(task)
                     continue
         queue.execute(task)
@@ -245,12 +249,13 @@ def run_jobs(app, kinds: tuple[str, ...] | None = None) -> int:  # type: ignore[
 CHEAP_JOBS = ("release", "close", "xlsx", "csv", "html", "view")
 
 
-def settle(app, kinds: tuple[str, ...] | None = CHEAP_JOBS) -> int:  # type: ignore[no-untyped-def]
+def settle(app, kinds: tuple[str, ...] | None = CHEAP_JOBS,  # type: ignore[no-untyped-def]
+           assessment_id: int | None = None) -> int:
     """What the workers do in the background, done now: the sweep asks for the releases that
     are due and the files a release lacks, then the queued jobs run (by default all but the
-    PDFs, which take seconds to lay out)."""
+    PDFs, which take seconds to lay out; with `assessment_id`, that assessment's only)."""
     from assessment.tasks import sweep
 
     with app.app_context():
         sweep(db.session(), app.config["JOB_LEASE_SECONDS"])
-    return run_jobs(app, kinds)
+    return run_jobs(app, kinds, assessment_id)

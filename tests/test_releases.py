@@ -326,7 +326,7 @@ def test_an_earlier_cycle_not_shared_is_invisible(app) -> None:  # type: ignore[
     overview = browser.get(f"/results/{second}/").get_data(as_text=True)
     # Shared after the release, so the lead's variant (no earlier cycle) is built on demand.
     assert "comparison with the previous cycle is being prepared" in overview
-    settle(app, kinds=None)  # every file, the PDF included
+    settle(app, kinds=None, assessment_id=second)  # every file of this cycle, PDF included
     overview = browser.get(f"/results/{second}/").get_data(as_text=True)
     assert "An earlier cycle is not shared with you" in overview
     files = {fmt: browser.get(f"/results/{second}/download/{fmt}") for fmt in

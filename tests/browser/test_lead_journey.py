@@ -254,7 +254,7 @@ def check_readiness(page) -> None:  # type: ignore[no-untyped-def]
         assert onepager.locator(".gate-block").count() >= 1
 
 
-def download_pdf(app, page, tmp_path: Path) -> bytes:  # type: ignore[no-untyped-def]
+def download_pdf(app, page, tmp_path: Path, assessment_id: int) -> bytes:  # type: ignore[no-untyped-def]
     """The PDF is not built yet (the worker has done everything else): its link leads to a page
     that says it is being prepared and follows the build (by script, or by reloading itself
     without one) until the worker has built it, then the download starts by itself."""
@@ -273,7 +273,8 @@ def download_pdf(app, page, tmp_path: Path) -> bytes:  # type: ignore[no-untyped
     }""")
     # The worker lays out the demo's PDFs (seconds each, more on a loaded machine) meanwhile.
     with page.expect_download(timeout=BUILD_TIMEOUT_MS) as info:
-        assert run_jobs(app, kinds=("pdf",)) >= 1  # the worker's part, while the page waits
+        # The worker's part, while the page waits (the earlier cycle's PDF is not asked for).
+        assert run_jobs(app, kinds=("pdf",), assessment_id=assessment_id) >= 1
     download = info.value
     assert download.failure() is None, download.failure()
     assert download.suggested_filename.endswith(".pdf"), download.suggested_filename
@@ -347,7 +348,7 @@ def test_a_lead_reads_the_dashboard_on_a_tablet(app, runner, live_server, browse
         assert_no_sideways_scroll(page)
 
         # 8. The PDF, by its link.
-        pdf = download_pdf(app, page, tmp_path)
+        pdf = download_pdf(app, page, tmp_path, int(assessment_url.rstrip("/").rsplit("/", 1)[1]))
         assert pdf.startswith(b"%PDF"), pdf[:20]
         assert len(pdf) > 20_000, f"the PDF is only {len(pdf)} bytes"
         text = pdf_text(pdf)
