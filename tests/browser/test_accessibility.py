@@ -298,8 +298,9 @@ def check_focus_ring_on_radio(page) -> None:  # type: ignore[no-untyped-def]
 
 # --- the lead -------------------------------------------------------------------------------
 
-def test_lead_pages_pass_axe_at_both_sizes(app, runner, live_server, browser, axe_source) -> None:  # type: ignore[no-untyped-def]
-    password = demo_lead_password(runner)
+def test_lead_pages_pass_axe_at_both_sizes(app, settled_demo, live_server, browser,  # type: ignore[no-untyped-def]
+                                           axe_source) -> None:
+    password = demo_lead_password(settled_demo)
     tabs = ["Overview", "Dimensions", "Heatmap", "Divergence", "Recommendations", "Comments",
             "Readiness"]
 
@@ -493,11 +494,11 @@ def test_extending_answers_how_long_is_left(client, auth) -> None:  # type: igno
 
 
 
-def test_action_pages_pass_axe_at_both_sizes(app, runner, live_server, browser,  # type: ignore[no-untyped-def]
+def test_action_pages_pass_axe_at_both_sizes(app, settled_demo, live_server, browser,  # type: ignore[no-untyped-def]
                                              axe_source) -> None:
     """The actions list with its effect section, a new action (filled from a recommendation
     and with errors), an action with its history, the targets form, and the calendar address."""
-    password = demo_lead_password(runner)
+    password = demo_lead_password(settled_demo)
 
     def journey(page, audit: Audit) -> None:  # type: ignore[no-untyped-def]
         log_in(page, live_server, "lead@demo.example", password)

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from ..conftest import make_assessment, run_jobs, settle
+from ..conftest import make_assessment, run_jobs
 
 pytestmark = pytest.mark.browser
 
@@ -75,12 +75,11 @@ class Watch:
         self.problems.append(f"console error on {page.url} ({source}): {message.text}")
 
 
-def demo_lead_password(runner) -> str:  # type: ignore[no-untyped-def]
-    result = runner.invoke(args=["demo"])
-    assert result.exit_code == 0, result.output
-    settle(runner.app)  # a worker's work after the demo, all but the PDFs
-    match = re.search(rf"^Lead login:\s+{re.escape(LEAD)} / (\S+)$", result.output, re.M)
-    assert match, f"no lead login in the demo's output:\n{result.output}"
+def demo_lead_password(output: str) -> str:
+    """The lead's password in what `flask demo` printed (the `settled_demo` fixture: the demo
+    with a worker's work done after it, all but the PDFs)."""
+    match = re.search(rf"^Lead login:\s+{re.escape(LEAD)} / (\S+)$", output, re.M)
+    assert match, f"no lead login in the demo's output:\n{output}"
     return match.group(1)
 
 
@@ -296,9 +295,9 @@ def pdf_text(pdf: bytes) -> str | None:
     return " ".join(" ".join(p.extract_text() or "" for p in reader.pages).split())
 
 
-def test_a_lead_reads_the_dashboard_on_a_tablet(app, runner, live_server, browser,  # type: ignore[no-untyped-def]
+def test_a_lead_reads_the_dashboard_on_a_tablet(app, settled_demo, live_server, browser,  # type: ignore[no-untyped-def]
                                                 tmp_path) -> None:
-    password = demo_lead_password(runner)
+    password = demo_lead_password(settled_demo)
     watch = Watch()
     context = browser.new_context(**TABLET)
     context.set_default_timeout(TIMEOUT_MS)
