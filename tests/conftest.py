@@ -46,6 +46,12 @@ def _postgres_url() -> str | None:
 
 
 PG_URL = _postgres_url()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests marked `long` first: pytest-xdist hands tests out in this order, and a long
+    one started last would keep one worker busy while the others have finished."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 ADMIN_PASSWORD = "admin-password-123"
 LEAD_PASSWORD = "lead-password-1234"

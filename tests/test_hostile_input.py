@@ -164,6 +164,7 @@ def test_nothing_a_bank_says_breaks_a_page(app, client, evil_assessment) -> None
     assert EVIL_TITLE in titles
 
 
+@pytest.mark.long
 def test_names_are_text_not_chart_mathematics(app, client) -> None:  # type: ignore[no-untyped-def]
     team, role = r"Ops $\undefinedmacro$", r"Staff $\frac{1}{$"
     aid = make_assessment(app, teams=(team, "Sales"), roles=(role, "Manager"))
@@ -182,6 +183,7 @@ def test_names_are_text_not_chart_mathematics(app, client) -> None:  # type: ign
     assert r"$\undefinedmacro$" in svg  # the name is drawn as written
 
 
+@pytest.mark.long
 def test_the_pdf_report_takes_names_as_text(app, client) -> None:  # type: ignore[no-untyped-def]
     from .test_reports import needs_weasyprint
 

@@ -113,6 +113,7 @@ def test_safe_cell_neutralises_formula_prefixes() -> None:
     assert safe_cell(-3.5) == -3.5 and safe_cell(None) is None
 
 
+@pytest.mark.long
 def test_pdf_download_has_cover_sections_and_page_numbers(app, client, auth,  # type: ignore[no-untyped-def]
                                                           small_team_assessment) -> None:
     needs_weasyprint()

@@ -295,6 +295,7 @@ def pdf_text(pdf: bytes) -> str | None:
     return " ".join(" ".join(p.extract_text() or "" for p in reader.pages).split())
 
 
+@pytest.mark.long
 def test_a_lead_reads_the_dashboard_on_a_tablet(app, settled_demo, live_server, browser,  # type: ignore[no-untyped-def]
                                                 tmp_path) -> None:
     password = demo_lead_password(settled_demo)
