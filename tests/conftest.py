@@ -6,11 +6,16 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask
 
 from assessment import create_app, db, migrations
 from assessment.models import Base, UserRole
@@ -41,6 +46,12 @@ def _postgres_url() -> str | None:
 
 
 PG_URL = _postgres_url()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests marked `long` first: pytest-xdist hands tests out in this order, and a long
+    one started last would keep one worker busy while the others have finished."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 ADMIN_PASSWORD = "admin-password-123"
 LEAD_PASSWORD = "lead-password-1234"
@@ -126,8 +137,115 @@ def _reset_postgres(seed: dict[str, list[dict]]) -> None:
     engine.dispose()
 
 
+@dataclass(frozen=True)
+class Template:
+    """A state that tests start from, built once per test process: its database (a SQLite
+    file, or a PostgreSQL database to clone), the task queue's file with the jobs left queued,
+    and what the builder returned (an id, what a command printed)."""
+
+    database: str
+    queue: Path
+    value: Any
+
+
+def _pg_database(suffix: str, template: str | None = None) -> str:
+    """A PostgreSQL database of this test process's own, made afresh, as a copy of `template`
+    when one is named (the server copies the files: much faster than inserting the rows)."""
+    assert PG_URL
+    url = sa.engine.make_url(PG_URL)
+    name = f"{url.database}_{suffix}"
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"'
+                             + (f' TEMPLATE "{template}"' if template else ""))
+    engine.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def _sqlite_copy(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite file in WAL mode, whose last writes may still sit in the
+    -wal file beside it."""
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
+
+
+def _from_template(template: Template, folder: Path, pg_suffix: str) -> str:
+    """A copy of the template's database and queue for an app configured on `folder`."""
+    shutil.copy(template.queue, folder / "queue.db")
+    if PG_URL:
+        return _pg_database(pg_suffix, template=template.database)
+    shutil.copy(template.database, folder / "test.db")
+    return f"sqlite:///{folder / 'test.db'}"
+
+
+def build_template(request: pytest.FixtureRequest, build: Callable[[Flask], Any],
+                   start: Template | None = None) -> Template:
+    """For a session-scoped fixture named `<name>_template`: `build(app)` run once, on a copy
+    of `start` or else of the populated database; a test that asks for the fixture `<name>`
+    gets a copy of what it left (see `database_url`)."""
+    name = request.fixturename
+    folder = request.getfixturevalue("tmp_path_factory").mktemp(name)
+    if start is not None:
+        url = _from_template(start, folder, name)
+    elif PG_URL:
+        url = _pg_database(name)
+        reset_database(url)
+    else:
+        shutil.copy(request.getfixturevalue("sqlite_template"), folder / "test.db")
+        url = f"sqlite:///{folder / 'test.db'}"
+    app = create_app(_config(url, folder))
+    if PG_URL and start is None:
+        _populate(app)
+    value = build(app)
+    app.extensions["db_engine"].dispose()
+    queue = folder / "template-queue.db"
+    if Path(app.config["QUEUE_PATH"]).exists():
+        _sqlite_copy(Path(app.config["QUEUE_PATH"]), queue)
+    else:  # nothing was queued: an empty queue
+        closing(sqlite3.connect(queue)).close()
+    if "huey" in app.extensions:
+        app.extensions["huey"].storage.close()
+    if PG_URL:
+        return Template(sa.engine.make_url(url).database or "", queue, value)
+    database = folder / "template.db"
+    _sqlite_copy(folder / "test.db", database)
+    return Template(str(database), queue, value)
+
+
+def _run_demo(app: Flask) -> str:
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.fixture(scope="session")
+def demo_template(request: pytest.FixtureRequest) -> Template:
+    """`flask demo` run once per test process: two cycles of 150 responses, each analysed and
+    charted, take seconds that a test asking for `demo` need not spend again."""
+    return build_template(request, _run_demo)
+
+
+@pytest.fixture(scope="session")
+def settled_demo_template(request: pytest.FixtureRequest, demo_template: Template) -> Template:
+    """The demo once the workers have done what it asked for, the PDFs aside (`settle`)."""
+
+    def build(app: Flask) -> str:
+        settle(app)
+        return str(demo_template.value)
+
+    return build_template(request, build, start=demo_template)
+
+
 @pytest.fixture
 def database_url(tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """The test's own database: a copy of the template of a state it asked for (a fixture
+    `<name>` beside a session fixture `<name>_template`), or else of the populated one."""
+    wanted = [f"{name}_template" for name in request.fixturenames
+              if f"{name}_template" in request.fixturenames]
+    assert len(wanted) <= 1, f"a test can start from one template only: {wanted}"
+    if wanted:
+        return _from_template(request.getfixturevalue(wanted[0]), tmp_path, "copy")
     if PG_URL:
         _reset_postgres(request.getfixturevalue("postgres_seed"))
         return PG_URL
@@ -141,6 +259,19 @@ def app(database_url: str, tmp_path: Path) -> Iterator:
     app = create_app(_config(database_url, tmp_path))
     yield app
     app.extensions["db_engine"].dispose()
+
+
+@pytest.fixture
+def demo(app, demo_template: Template) -> str:  # type: ignore[no-untyped-def]
+    """The app's database as `flask demo` leaves it; what the command printed."""
+    return str(demo_template.value)
+
+
+@pytest.fixture
+def settled_demo(app, settled_demo_template: Template) -> str:  # type: ignore[no-untyped-def]
+    """The app's database as `flask demo` and then the workers (PDFs aside) leave it; what the
+    command printed."""
+    return str(settled_demo_template.value)
 
 
 @pytest.fixture
@@ -219,20 +350,24 @@ def release(app, assessment_id: int) -> None:  # type: ignore[no-untyped-def]
         releases.release(session, session.get(Assessment, assessment_id))
 
 
-def run_jobs(app, kinds: tuple[str, ...] | None = None) -> int:  # type: ignore[no-untyped-def]
+def run_jobs(app, kinds: tuple[str, ...] | None = None,  # type: ignore[no-untyped-def]
+             assessment_id: int | None = None) -> int:
     """Do the queued jobs now, in this process, through the queue's real storage (as a worker
-    would, one after another); with `kinds`, only jobs of those kinds (the others stay queued:
-    a test that reads the workbook need not lay out the PDF). Returns how many ran."""
+    would, one after another); with `kinds`, only jobs of those kinds, and with
+    `assessment_id`, only that assessment's (the others stay queued: a test that reads the
+    workbook need not lay out the PDF, nor one about a later cycle the earlier cycle's files).
+    Returns how many ran."""
     from assessment.models import Job
     from assessment.queue import huey
 
     queue = huey(app)
     ran, skipped = 0, []
     while (task := queue.dequeue()) is not None:
-        if kinds is not None and task.name == "run_job":
+        if (kinds is not None or assessment_id is not None) and task.name == "run_job":
             with app.app_context():
                 job = db.session().get(Job, task.args[0])
-                if job is None or job.kind not in kinds:
+                if job is None or (kinds is not None and job.kind not in kinds) or (
+                        assessment_id is not None and job.assessment_id != assessment_id):
                     skipped.append(task)
                     continue
         queue.execute(task)
@@ -245,12 +380,13 @@ def run_jobs(app, kinds: tuple[str, ...] | None = None) -> int:  # type: ignore[
 CHEAP_JOBS = ("release", "close", "xlsx", "csv", "html", "view")
 
 
-def settle(app, kinds: tuple[str, ...] | None = CHEAP_JOBS) -> int:  # type: ignore[no-untyped-def]
+def settle(app, kinds: tuple[str, ...] | None = CHEAP_JOBS,  # type: ignore[no-untyped-def]
+           assessment_id: int | None = None) -> int:
     """What the workers do in the background, done now: the sweep asks for the releases that
     are due and the files a release lacks, then the queued jobs run (by default all but the
-    PDFs, which take seconds to lay out)."""
+    PDFs, which take seconds to lay out; with `assessment_id`, that assessment's only)."""
     from assessment.tasks import sweep
 
     with app.app_context():
         sweep(db.session(), app.config["JOB_LEASE_SECONDS"])
-    return run_jobs(app, kinds)
+    return run_jobs(app, kinds, assessment_id)

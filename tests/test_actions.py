@@ -16,21 +16,21 @@ from assessment.models import Action, ActionEvent, Assessment, Target
 from assessment.services import access
 from assessment.services import actions as svc
 
-from .conftest import LEAD_PASSWORD, Auth, csrf_token, make_assessment, release, settle
-from .test_results import submit_many
+from .conftest import LEAD_PASSWORD, Auth, Template, build_template, csrf_token
+from .test_results import released_small_teams
 
 LEAD = "lead@example.org"
 
 
 @pytest.fixture
-def assessed(app) -> int:  # type: ignore[no-untyped-def]
+def assessed(app, assessed_template: Template) -> int:  # type: ignore[no-untyped-def]
     """Released: Sales 6 and Ops 5 shown, Finance (2) hidden, as in the results tests."""
-    aid = make_assessment(app, teams=("Sales", "Finance", "Ops"), min_group_size=5)
-    submit_many(app, aid, "Sales", 6)
-    submit_many(app, aid, "Finance", 2)
-    submit_many(app, aid, "Ops", 5, role="Manager")
-    release(app, aid)
-    return aid
+    return int(assessed_template.value)
+
+
+@pytest.fixture(scope="session")
+def assessed_template(request: pytest.FixtureRequest) -> Template:
+    return build_template(request, released_small_teams)
 
 
 def share(app, aid: int) -> None:  # type: ignore[no-untyped-def]
@@ -250,14 +250,13 @@ def test_the_calendar_feed_follows_rfc_5545_and_can_be_revoked(app, client, auth
     assert anonymous.get("/calendar/cal_guess.ics").status_code == 404
 
 
-def test_the_next_cycle_shows_what_happened_to_what_was_acted_on(app, client, runner,  # type: ignore[no-untyped-def]
-                                                                  auth) -> None:
+def test_the_next_cycle_shows_what_happened_to_what_was_acted_on(app, client,  # type: ignore[no-untyped-def]
+                                                                  settled_demo, auth) -> None:
     """The demo's baseline actions: the handoffs architecture lens rose (planted +0.6 on the
     scale), data did not move. The effect is the cycle comparison's Welch test; the reference
     here is scipy's t-test on the two releases' lens summaries, computed in the test."""
     from scipy import stats
 
-    runner.invoke(args=["demo"])
     with app.app_context():
         session = db.session()
         baseline, current = session.scalars(sa.select(Assessment).order_by(Assessment.id)).all()
@@ -270,7 +269,6 @@ def test_the_next_cycle_shows_what_happened_to_what_was_acted_on(app, client, ru
     p_handoffs = stats.ttest_ind_from_stats(cur["mean"], cur["sd"], cur["n"], prev["mean"],
                                             prev["sd"], prev["n"], equal_var=False).pvalue
     assert p_handoffs < 0.05
-    settle(app)
     auth.login()
     html = client.get(f"/results/{cid}/").get_data(as_text=True)
     section = html[html.index("Did what we decided work?"):]

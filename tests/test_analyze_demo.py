@@ -15,8 +15,8 @@ from assessment.services.results import results
 from .conftest import ROOT
 
 
-def test_analyze_on_an_export_of_the_demo_matches_the_service(app, runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    runner.invoke(args=["demo"])
+def test_analyze_on_an_export_of_the_demo_matches_the_service(app, runner, demo,  # type: ignore[no-untyped-def]
+                                                              tmp_path) -> None:
     with app.app_context():
         session = db.session()
         baseline = session.scalar(sa.select(Assessment).order_by(Assessment.id))

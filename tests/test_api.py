@@ -25,7 +25,15 @@ from assessment.models import (
 from assessment.services import access, api_tokens
 from assessment.services.errors import NotFound
 
-from .conftest import LEAD_PASSWORD, csrf_token, make_assessment, make_tokens, release
+from .conftest import (
+    LEAD_PASSWORD,
+    Template,
+    build_template,
+    csrf_token,
+    make_assessment,
+    make_tokens,
+    release,
+)
 from .test_survey import answer_page, page_questions, start
 
 SUPPRESSED = {"suppressed": True}
@@ -249,9 +257,18 @@ def test_the_list_reads_every_latest_release_in_one_statement(app, client) -> No
 
 
 @pytest.fixture
-def answered(app):  # type: ignore[no-untyped-def]
+def answered(app, answered_template: Template) -> int:  # type: ignore[no-untyped-def]
     """Sales: 6 of 6 submitted (answering 4); Ops: 5 of 7 (answering 3), hidden as the
-    complement of Finance: 2 of 4 (answering 1). Shared with the lead."""
+    complement of Finance: 2 of 4 (answering 1). Shared with the lead, released."""
+    return int(answered_template.value)
+
+
+@pytest.fixture(scope="session")
+def answered_template(request: pytest.FixtureRequest) -> Template:
+    return build_template(request, _answered)
+
+
+def _answered(app) -> int:  # type: ignore[no-untyped-def]
     aid = make_assessment(app, teams=("Sales", "Ops", "Finance"), min_group_size=5)
     for team, invited, submitted, value in (("Sales", 6, 6, "4"), ("Ops", 7, 5, "3"),
                                              ("Finance", 4, 2, "1")):

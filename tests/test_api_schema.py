@@ -16,7 +16,7 @@ from assessment import db
 from assessment.models import User
 from assessment.services import api_tokens
 
-from .conftest import make_assessment, make_tokens, release
+from .conftest import Template, build_template, make_assessment, make_tokens, release
 
 ADMIN = "admin@example.org"
 
@@ -43,17 +43,26 @@ def _submitted_responses(app, aid: int, team: str, n: int) -> None:  # type: ign
 
 
 @pytest.fixture
-def api_app(app):  # type: ignore[no-untyped-def]
+def api_app(app, api_app_template: Template):  # type: ignore[no-untyped-def]
     """Three assessments (ids 1..3 on a fresh database): an empty draft, an open one with
     released results and a closed one with none, so generated ids reach 200 answers, 409s
     (nothing released) and 404s."""
+    app.config["FUZZ_ASSESSMENT_IDS"] = api_app_template.value
+    return app
+
+
+@pytest.fixture(scope="session")
+def api_app_template(request: pytest.FixtureRequest) -> Template:
+    return build_template(request, _three_assessments)
+
+
+def _three_assessments(app) -> list[int]:  # type: ignore[no-untyped-def]
     ids = [make_assessment(app, status="draft"), make_assessment(app, min_group_size=2)]
     _submitted_responses(app, ids[1], "Sales", 3)
     _submitted_responses(app, ids[1], "Finance", 2)
     release(app, ids[1])
     ids.append(make_assessment(app, status="closed"))
-    app.config["FUZZ_ASSESSMENT_IDS"] = ids
-    return app
+    return ids
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 
+import pytest
 import sqlalchemy as sa
 
 from assessment import db
@@ -105,6 +106,7 @@ def test_invite_writes_csv_with_full_urls_and_stores_only_hashes(app, runner, tm
     assert bad.exit_code == 1 and "Unknown team 'Nowhere'" in bad.output
 
 
+@pytest.mark.long
 def test_demo_creates_a_realistic_organisation_once(app, runner) -> None:  # type: ignore[no-untyped-def]
     result = runner.invoke(args=["demo"])
     assert result.exit_code == 0, result.output

@@ -24,7 +24,16 @@ from assessment.models import (
 from assessment.services import assessments as svc
 from assessment.services.banks import bank_of, find_bank
 
-from .conftest import ROOT, Auth, make_assessment, release, run_jobs, settle
+from .conftest import (
+    ROOT,
+    Auth,
+    Template,
+    build_template,
+    make_assessment,
+    release,
+    run_jobs,
+    settle,
+)
 
 EVIL_TITLE = "{x.nope} and {n_respondents.__class__}"
 EVIL_TEXT = ("{x.__class__.__mro__} {n_respondents:>1000000000} {n_respondents!r} "
@@ -95,9 +104,19 @@ def test_bank_validate_names_each_bad_placeholder(runner, tmp_path) -> None:  # 
 
 
 @pytest.fixture
-def evil_assessment(app) -> int:  # type: ignore[no-untyped-def]
+def evil_assessment(app, evil_assessment_template: Template) -> int:  # type: ignore[no-untyped-def]
     """An assessment on a bank stored before the placeholder rules (so never validated by
-    them), whose "too few respondents" recommendation fires with hostile placeholders."""
+    them), whose "too few respondents" recommendation fires with hostile placeholders;
+    released, the workers' work done but the PDF."""
+    return int(evil_assessment_template.value)
+
+
+@pytest.fixture(scope="session")
+def evil_assessment_template(request: pytest.FixtureRequest) -> Template:
+    return build_template(request, _evil_assessment)
+
+
+def _evil_assessment(app) -> int:  # type: ignore[no-untyped-def]
     with app.app_context():
         session = db.session()
         stored = find_bank(session, "alignment")
@@ -145,6 +164,7 @@ def test_nothing_a_bank_says_breaks_a_page(app, client, evil_assessment) -> None
     assert EVIL_TITLE in titles
 
 
+@pytest.mark.long
 def test_names_are_text_not_chart_mathematics(app, client) -> None:  # type: ignore[no-untyped-def]
     team, role = r"Ops $\undefinedmacro$", r"Staff $\frac{1}{$"
     aid = make_assessment(app, teams=(team, "Sales"), roles=(role, "Manager"))
@@ -163,6 +183,7 @@ def test_names_are_text_not_chart_mathematics(app, client) -> None:  # type: ign
     assert r"$\undefinedmacro$" in svg  # the name is drawn as written
 
 
+@pytest.mark.long
 def test_the_pdf_report_takes_names_as_text(app, client) -> None:  # type: ignore[no-untyped-def]
     from .test_reports import needs_weasyprint
 

@@ -134,6 +134,7 @@ def organisation(app) -> int:  # type: ignore[no-untyped-def]
     return aid
 
 
+@pytest.mark.long
 def test_a_release_and_its_reports_are_made_by_a_worker(app, client, auth, workers) -> None:  # type: ignore[no-untyped-def]
     """An admin's "release now" claims the release and returns at once; a worker process
     computes it, then builds every report file, and the downloads serve the stored files."""
@@ -167,6 +168,7 @@ def test_a_release_and_its_reports_are_made_by_a_worker(app, client, auth, worke
     assert "Traceback" not in workers.logs()
 
 
+@pytest.mark.long
 def test_a_worker_killed_mid_job_loses_nothing(app, workers, storage) -> None:  # type: ignore[no-untyped-def]
     """SIGKILL a worker while it lays out the PDF: the queue has forgotten the message, but the
     ledger has not. Another worker takes the job over, and the report appears once."""
@@ -200,6 +202,7 @@ def test_a_worker_killed_mid_job_loses_nothing(app, workers, storage) -> None:  
     assert pdf_jobs[0].worker.endswith(f":{workers.started[1].pid}")
 
 
+@pytest.mark.long
 def test_a_worker_told_to_stop_now_hands_its_job_back(app, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """SIGTERM (a service manager stopping the worker) interrupts the job: the worker puts it
     back in the queue before it exits, so the next worker starts it at once, with no lease
@@ -232,6 +235,7 @@ def test_a_worker_told_to_stop_now_hands_its_job_back(app, tmp_path) -> None:  #
         pool.stop_all()
 
 
+@pytest.mark.long
 def test_two_workers_share_the_work_through_redis(app, tmp_path) -> None:  # type: ignore[no-untyped-def]
     redis_or_skip()
     settings = {"REDIS_URL": REDIS_URL,

@@ -14,7 +14,11 @@ from assessment.config import PROJECT_ROOT
 from assessment.reporting import readings
 from assessment.reporting.readings import Band, Reading
 
-from .test_reports import report, small_team_assessment  # noqa: F401  (fixture)
+from .test_reports import (  # noqa: F401  (fixtures)
+    report,
+    small_team_assessment,
+    small_team_assessment_template,
+)
 
 
 @pytest.mark.parametrize(("value", "expected"), [

@@ -112,6 +112,7 @@ def snapshot(app, aid: int, token: str) -> dict:  # type: ignore[no-untyped-def]
     return out
 
 
+@pytest.mark.long
 def test_a_lead_polling_everything_learns_nothing_until_enough_have_submitted(app) -> None:  # type: ignore[no-untyped-def]
     aid = organisation(app)
     submit(app, aid, "Sales", "Staff", 10)
@@ -163,6 +164,7 @@ def test_new_responses_spread_thinly_are_held_back_not_lost(app) -> None:  # typ
         assert stored == 18  # the held-back two are kept
 
 
+@pytest.mark.long
 def test_every_pair_of_releases_differs_by_at_least_k_in_every_cell(app) -> None:  # type: ignore[no-untyped-def]
     """Whatever order people arrive in, two releases never differ by 1..k-1 people in any team,
     role or team x role cell, nor overall."""
@@ -299,6 +301,7 @@ def test_release_and_close_commands(app, runner) -> None:  # type: ignore[no-unt
     assert closed.exit_code == 0 and "release 2 shows 10 responses" in closed.output
 
 
+@pytest.mark.long
 def test_an_earlier_cycle_not_shared_is_invisible(app) -> None:  # type: ignore[no-untyped-def]
     first = make_assessment(app, teams=("Sales", "Ops"))
     submit(app, first, "Sales", "Staff", 6)
@@ -326,7 +329,7 @@ def test_an_earlier_cycle_not_shared_is_invisible(app) -> None:  # type: ignore[
     overview = browser.get(f"/results/{second}/").get_data(as_text=True)
     # Shared after the release, so the lead's variant (no earlier cycle) is built on demand.
     assert "comparison with the previous cycle is being prepared" in overview
-    settle(app, kinds=None)  # every file, the PDF included
+    settle(app, kinds=None, assessment_id=second)  # every file of this cycle, PDF included
     overview = browser.get(f"/results/{second}/").get_data(as_text=True)
     assert "An earlier cycle is not shared with you" in overview
     files = {fmt: browser.get(f"/results/{second}/download/{fmt}") for fmt in

@@ -26,7 +26,15 @@ from assessment.services import survey as survey_svc
 from assessment.services.banks import bank_of
 from assessment.services.reports import build_report, report_context
 
-from .conftest import LEAD_PASSWORD, make_assessment, make_tokens, release, run_jobs
+from .conftest import (
+    LEAD_PASSWORD,
+    Template,
+    build_template,
+    make_assessment,
+    make_tokens,
+    release,
+    run_jobs,
+)
 
 FORMULA_TEAM = '=HYPERLINK("x")'
 FORMULA_COMMENT = "@SUM(A1) is how we count the handoffs"
@@ -53,9 +61,18 @@ def submit(app, aid: int, team: str, n: int, *, role: str = "Staff", offset: int
 
 
 @pytest.fixture
-def small_team_assessment(app) -> int:  # type: ignore[no-untyped-def]
+def small_team_assessment(app, small_team_assessment_template: Template) -> int:  # type: ignore[no-untyped-def]
     """A team named like a formula with 7 respondents, Finance with 2 (below the minimum of 5)
     and Ops with 6: Finance is hidden, and Ops with it so Finance cannot be worked out."""
+    return int(small_team_assessment_template.value)
+
+
+@pytest.fixture(scope="session")
+def small_team_assessment_template(request: pytest.FixtureRequest) -> Template:
+    return build_template(request, _small_team_assessment)
+
+
+def _small_team_assessment(app) -> int:  # type: ignore[no-untyped-def]
     aid = make_assessment(app, teams=(FORMULA_TEAM, "Finance", "Ops"), min_group_size=5)
     submit(app, aid, FORMULA_TEAM, 7, comment=FORMULA_COMMENT)
     submit(app, aid, "Finance", 2, offset=2)
@@ -96,6 +113,7 @@ def test_safe_cell_neutralises_formula_prefixes() -> None:
     assert safe_cell(-3.5) == -3.5 and safe_cell(None) is None
 
 
+@pytest.mark.long
 def test_pdf_download_has_cover_sections_and_page_numbers(app, client, auth,  # type: ignore[no-untyped-def]
                                                           small_team_assessment) -> None:
     needs_weasyprint()
@@ -289,8 +307,7 @@ def test_report_command_errors_are_one_line(app, runner) -> None:  # type: ignor
     assert result.exit_code == 2
 
 
-def test_demo_workbook_carries_the_planted_patterns(app, runner) -> None:  # type: ignore[no-untyped-def]
-    assert runner.invoke(args=["demo"]).exit_code == 0
+def test_demo_workbook_carries_the_planted_patterns(app, runner, demo) -> None:  # type: ignore[no-untyped-def]
     listing = json.loads(runner.invoke(args=["assessment", "list", "--json"]).stdout)
     aid = max(entry["id"] for entry in listing)
     book = load_workbook(io.BytesIO(report(app, aid, "xlsx")))

@@ -79,10 +79,9 @@ def test_analyze_json_is_unchanged(runner, tmp_path: Path, name: str, csv: str, 
     assert differences(before, json.loads(out.read_text())) == []
 
 
-def test_api_results_of_the_demo_releases_are_unchanged(app, runner) -> None:  # type: ignore[no-untyped-def]
+def test_api_results_of_the_demo_releases_are_unchanged(app, demo) -> None:  # type: ignore[no-untyped-def]
     from .test_api import bearer, token_for
 
-    assert runner.invoke(args=["demo"]).exit_code == 0
     token = token_for(app, "lead@demo.example")
     with app.app_context():
         ids = db.session().scalars(sa.select(Assessment.id).order_by(Assessment.id)).all()
@@ -109,10 +108,9 @@ def _validator(document: dict[str, Any], component: str) -> Any:
                                 registry=registry)
 
 
-def test_api_results_of_the_demo_validate_against_the_generated_schema(app, runner) -> None:  # type: ignore[no-untyped-def]
+def test_api_results_of_the_demo_validate_against_the_generated_schema(app, demo) -> None:  # type: ignore[no-untyped-def]
     from .test_api import bearer, token_for
 
-    assert runner.invoke(args=["demo"]).exit_code == 0
     token = token_for(app, "lead@demo.example")
     client = app.test_client()
     document = client.get("/api/v1/openapi.json").get_json()

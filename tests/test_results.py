@@ -14,7 +14,16 @@ from assessment.models import Assessment
 from assessment.services import access
 from assessment.services.results import results
 
-from .conftest import LEAD_PASSWORD, csrf_token, make_assessment, make_tokens, release, settle
+from .conftest import (
+    LEAD_PASSWORD,
+    Template,
+    build_template,
+    csrf_token,
+    make_assessment,
+    make_tokens,
+    release,
+    settle,
+)
 from .test_survey import complete
 
 PAGES = ["", "dimensions", "heatmap", "heatmap?by=agreement", "divergence", "recommendations",
@@ -30,8 +39,17 @@ def submit_many(app, aid: int, team: str, n: int, role: str = "Staff") -> None: 
 
 
 @pytest.fixture
-def small_team_assessment(app) -> int:  # type: ignore[no-untyped-def]
-    """Sales has 6 respondents, Finance 2 (below the minimum of 5), Ops 5."""
+def small_team_assessment(app, small_team_assessment_template: Template) -> int:  # type: ignore[no-untyped-def]
+    """Sales has 6 respondents, Finance 2 (below the minimum of 5), Ops 5, released."""
+    return int(small_team_assessment_template.value)
+
+
+@pytest.fixture(scope="session")
+def small_team_assessment_template(request: pytest.FixtureRequest) -> Template:
+    return build_template(request, released_small_teams)
+
+
+def released_small_teams(app) -> int:  # type: ignore[no-untyped-def]
     aid = make_assessment(app, teams=("Sales", "Finance", "Ops"), min_group_size=5)
     submit_many(app, aid, "Sales", 6)
     submit_many(app, aid, "Finance", 2)
@@ -138,8 +156,7 @@ def test_charts_are_accessible_svg_with_tables(app, client, auth, small_team_ass
     assert "<script" not in html.split("</main>")[0].split("<main")[1]
 
 
-def test_the_demo_shows_its_planted_patterns(app, runner) -> None:  # type: ignore[no-untyped-def]
-    runner.invoke(args=["demo"])
+def test_the_demo_shows_its_planted_patterns(app, demo) -> None:  # type: ignore[no-untyped-def]
     with app.app_context():
         session = db.session()
         baseline, current = session.scalars(sa.select(Assessment).order_by(Assessment.id)).all()
@@ -180,10 +197,9 @@ def test_the_demo_shows_its_planted_patterns(app, runner) -> None:  # type: igno
     # (the overview draws the trend chart from these)
 
 
-def test_each_team_shows_its_own_reliability(app, client, runner, auth) -> None:  # type: ignore[no-untyped-def]
+def test_each_team_shows_its_own_reliability(app, client, demo, auth) -> None:  # type: ignore[no-untyped-def]
     """Teams of 25 are reliable on handoffs, where teams differ (ICC(1) .45), and not on
     ownership, where they hardly do: the pages mark the second, not the first."""
-    runner.invoke(args=["demo"])
     with app.app_context():
         baseline = db.session().scalar(sa.select(Assessment).order_by(Assessment.id))
         aid = baseline.id
@@ -208,8 +224,7 @@ def test_each_team_shows_its_own_reliability(app, client, runner, auth) -> None:
     assert f"AD(M) and rwg read {', '.join(differ)} differently" in dimensions
 
 
-def test_cycle_comparison_on_the_overview(app, client, runner, auth) -> None:  # type: ignore[no-untyped-def]
-    runner.invoke(args=["demo"])
+def test_cycle_comparison_on_the_overview(app, client, demo, auth) -> None:  # type: ignore[no-untyped-def]
     with app.app_context():
         current = db.session().scalar(sa.select(Assessment).order_by(Assessment.id.desc()))
         current_id = current.id

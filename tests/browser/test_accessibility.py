@@ -203,6 +203,7 @@ def log_in(page, base: str, email: str, password: str) -> None:  # type: ignore[
 
 # --- the respondent -------------------------------------------------------------------------
 
+@pytest.mark.long
 def test_respondent_pages_pass_axe_at_both_sizes(app, live_server, browser, axe_source) -> None:  # type: ignore[no-untyped-def]
     aid = make_assessment(app)
     tokens = make_tokens(app, aid, n=2)
@@ -298,8 +299,10 @@ def check_focus_ring_on_radio(page) -> None:  # type: ignore[no-untyped-def]
 
 # --- the lead -------------------------------------------------------------------------------
 
-def test_lead_pages_pass_axe_at_both_sizes(app, runner, live_server, browser, axe_source) -> None:  # type: ignore[no-untyped-def]
-    password = demo_lead_password(runner)
+@pytest.mark.long
+def test_lead_pages_pass_axe_at_both_sizes(app, settled_demo, live_server, browser,  # type: ignore[no-untyped-def]
+                                           axe_source) -> None:
+    password = demo_lead_password(settled_demo)
     tabs = ["Overview", "Dimensions", "Heatmap", "Divergence", "Recommendations", "Comments",
             "Readiness"]
 
@@ -357,6 +360,7 @@ def test_lead_pages_pass_axe_at_both_sizes(app, runner, live_server, browser, ax
 
 # --- the admin ------------------------------------------------------------------------------
 
+@pytest.mark.long
 def test_admin_pages_pass_axe_at_both_sizes(app, live_server, browser, axe_source) -> None:  # type: ignore[no-untyped-def]
     aid = make_assessment(app, status="draft")
 
@@ -416,6 +420,7 @@ def short_sessions(app) -> Iterator[float]:  # type: ignore[no-untyped-def]
     yield 12.0
 
 
+@pytest.mark.long
 def test_a_warning_before_the_session_ends_lets_the_admin_stay(  # type: ignore[no-untyped-def]
         app, live_server, browser, short_sessions) -> None:
     """Typing extends the session quietly once; then, away from the keyboard, the warning comes,
@@ -461,6 +466,7 @@ def test_a_warning_before_the_session_ends_lets_the_admin_stay(  # type: ignore[
         context.close()
 
 
+@pytest.mark.long
 def test_typing_counts_as_activity(app, live_server, browser, short_sessions) -> None:  # type: ignore[no-untyped-def]
     """Someone filling a form is not idle: the session is extended without interrupting."""
     context = browser.new_context(**DESKTOP)
@@ -493,11 +499,12 @@ def test_extending_answers_how_long_is_left(client, auth) -> None:  # type: igno
 
 
 
-def test_action_pages_pass_axe_at_both_sizes(app, runner, live_server, browser,  # type: ignore[no-untyped-def]
+@pytest.mark.long
+def test_action_pages_pass_axe_at_both_sizes(app, settled_demo, live_server, browser,  # type: ignore[no-untyped-def]
                                              axe_source) -> None:
     """The actions list with its effect section, a new action (filled from a recommendation
     and with errors), an action with its history, the targets form, and the calendar address."""
-    password = demo_lead_password(runner)
+    password = demo_lead_password(settled_demo)
 
     def journey(page, audit: Audit) -> None:  # type: ignore[no-untyped-def]
         log_in(page, live_server, "lead@demo.example", password)

@@ -18,8 +18,8 @@ CURRENT = "Northwind Networks: six months on"
 
 
 def test_a_lead_turns_a_recommendation_into_an_action_and_sees_its_effect(  # type: ignore[no-untyped-def]
-        app, runner, live_server, browser) -> None:
-    password = demo_lead_password(runner)
+        app, settled_demo, live_server, browser) -> None:
+    password = demo_lead_password(settled_demo)
     context = browser.new_context(**TABLET)
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from ..conftest import make_assessment, run_jobs, settle
+from ..conftest import make_assessment, run_jobs
 
 pytestmark = pytest.mark.browser
 
@@ -75,12 +75,11 @@ class Watch:
         self.problems.append(f"console error on {page.url} ({source}): {message.text}")
 
 
-def demo_lead_password(runner) -> str:  # type: ignore[no-untyped-def]
-    result = runner.invoke(args=["demo"])
-    assert result.exit_code == 0, result.output
-    settle(runner.app)  # a worker's work after the demo, all but the PDFs
-    match = re.search(rf"^Lead login:\s+{re.escape(LEAD)} / (\S+)$", result.output, re.M)
-    assert match, f"no lead login in the demo's output:\n{result.output}"
+def demo_lead_password(output: str) -> str:
+    """The lead's password in what `flask demo` printed (the `settled_demo` fixture: the demo
+    with a worker's work done after it, all but the PDFs)."""
+    match = re.search(rf"^Lead login:\s+{re.escape(LEAD)} / (\S+)$", output, re.M)
+    assert match, f"no lead login in the demo's output:\n{output}"
     return match.group(1)
 
 
@@ -254,7 +253,7 @@ def check_readiness(page) -> None:  # type: ignore[no-untyped-def]
         assert onepager.locator(".gate-block").count() >= 1
 
 
-def download_pdf(app, page, tmp_path: Path) -> bytes:  # type: ignore[no-untyped-def]
+def download_pdf(app, page, tmp_path: Path, assessment_id: int) -> bytes:  # type: ignore[no-untyped-def]
     """The PDF is not built yet (the worker has done everything else): its link leads to a page
     that says it is being prepared and follows the build (by script, or by reloading itself
     without one) until the worker has built it, then the download starts by itself."""
@@ -273,7 +272,8 @@ def download_pdf(app, page, tmp_path: Path) -> bytes:  # type: ignore[no-untyped
     }""")
     # The worker lays out the demo's PDFs (seconds each, more on a loaded machine) meanwhile.
     with page.expect_download(timeout=BUILD_TIMEOUT_MS) as info:
-        assert run_jobs(app, kinds=("pdf",)) >= 1  # the worker's part, while the page waits
+        # The worker's part, while the page waits (the earlier cycle's PDF is not asked for).
+        assert run_jobs(app, kinds=("pdf",), assessment_id=assessment_id) >= 1
     download = info.value
     assert download.failure() is None, download.failure()
     assert download.suggested_filename.endswith(".pdf"), download.suggested_filename
@@ -295,9 +295,10 @@ def pdf_text(pdf: bytes) -> str | None:
     return " ".join(" ".join(p.extract_text() or "" for p in reader.pages).split())
 
 
-def test_a_lead_reads_the_dashboard_on_a_tablet(app, runner, live_server, browser,  # type: ignore[no-untyped-def]
+@pytest.mark.long
+def test_a_lead_reads_the_dashboard_on_a_tablet(app, settled_demo, live_server, browser,  # type: ignore[no-untyped-def]
                                                 tmp_path) -> None:
-    password = demo_lead_password(runner)
+    password = demo_lead_password(settled_demo)
     watch = Watch()
     context = browser.new_context(**TABLET)
     context.set_default_timeout(TIMEOUT_MS)
@@ -347,7 +348,7 @@ def test_a_lead_reads_the_dashboard_on_a_tablet(app, runner, live_server, browse
         assert_no_sideways_scroll(page)
 
         # 8. The PDF, by its link.
-        pdf = download_pdf(app, page, tmp_path)
+        pdf = download_pdf(app, page, tmp_path, int(assessment_url.rstrip("/").rsplit("/", 1)[1]))
         assert pdf.startswith(b"%PDF"), pdf[:20]
         assert len(pdf) > 20_000, f"the PDF is only {len(pdf)} bytes"
         text = pdf_text(pdf)
