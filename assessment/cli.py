@@ -9,6 +9,8 @@ the task queue to import.
 from __future__ import annotations
 
 import importlib
+import sys
+from typing import NoReturn
 
 import click
 from flask import Flask
@@ -44,6 +46,14 @@ ASSESSMENT_COMMANDS = {
     "status": (ADMIN, "assessment_status"),
     "share": (ADMIN, "assessment_share"),
 }
+
+
+def fail(message: str, problems: list[str] | None = None) -> NoReturn:
+    """A user error: one line (and the problems, if any) on standard error, exit status 1."""
+    click.echo(f"Error: {message}", err=True)
+    for problem in problems or []:
+        click.echo(f"  {problem}", err=True)
+    sys.exit(1)
 
 
 class LazyAppGroup(AppGroup):

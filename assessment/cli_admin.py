@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from . import db
+from .cli import fail as _fail
 from .models import Assessment, AssessmentStatus, UserRole
 from .services import assessments as svc
 from .services.errors import InvalidInput, ServiceError
@@ -24,13 +24,6 @@ from .services.users import create_user, set_password
 
 bank_cli = AppGroup("bank", help="Validate and register question banks.")
 db_cli = AppGroup("db", help="Database schema migrations.")
-
-
-def _fail(message: str, problems: list[str] | None = None) -> NoReturn:
-    click.echo(f"Error: {message}", err=True)
-    for problem in problems or []:
-        click.echo(f"  {problem}", err=True)
-    sys.exit(1)
 
 
 def upgrade_and_register() -> list[str]:

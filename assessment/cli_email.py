@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
 from . import db
+from .cli import fail as _fail
 from .models import MailKind
 from .services import assessments as svc
 from .services.errors import InvalidInput, ServiceError
@@ -19,13 +20,6 @@ from .services.errors import InvalidInput, ServiceError
 roster_cli = AppGroup("roster", help="Import a roster of people to invite.")
 email_cli = AppGroup("email", help="Email invitations and reminders to the roster.")
 keys_cli = AppGroup("keys", help="The keys that keep invitation links encrypted (TOKEN_KEYS).")
-
-
-def _fail(message: str, problems: list[str] | None = None) -> NoReturn:
-    click.echo(f"Error: {message}", err=True)
-    for problem in problems or []:
-        click.echo(f"  {problem}", err=True)
-    sys.exit(1)
 
 
 @roster_cli.command("import")

@@ -18,7 +18,7 @@ import re
 import secrets
 import textwrap
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -168,17 +168,7 @@ STORED = sa.union_all(
 )
 
 
-def _insert(dialect: str) -> Any:
-    """The dialect's INSERT that knows ON CONFLICT (SQLite and PostgreSQL spell it alike;
-    SQLAlchemy has one construct per dialect)."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects import postgresql as flavour
-    else:
-        from sqlalchemy.dialects import sqlite as flavour  # type: ignore[no-redef]
-    return flavour.insert
-
-
-_UPSERTS: dict[tuple[str, int], Any] = {}
+_UPSERTS: dict[int, sa.TextClause] = {}
 
 
 def _upsert_answers(n: int) -> sa.TextClause:
@@ -187,25 +177,18 @@ def _upsert_answers(n: int) -> sa.TextClause:
     trips). SQLite and PostgreSQL spell it alike. As text, because SQLAlchemy compiles a
     multi-row VALUES construct afresh on every execution; text is compiled once. Parameters:
     `response_id`, and `q0`, `v0`, `q1`, `v1`, ... Built once per size."""
-    key = ("text", n)
-    if key not in _UPSERTS:
+    if n not in _UPSERTS:
         rows = ", ".join(f"(:response_id, :q{i}, :v{i})" for i in range(n))
-        _UPSERTS[key] = sa.text(
+        _UPSERTS[n] = sa.text(
             f"INSERT INTO answers (response_id, question_id, value) VALUES {rows} "
             "ON CONFLICT (response_id, question_id) DO UPDATE SET value = excluded.value")
-    found: sa.TextClause = _UPSERTS[key]
-    return found
+    return _UPSERTS[n]
 
 
-def _upsert_comment(session: Session) -> Any:
-    """INSERT ... ON CONFLICT (response, dimension) DO UPDATE SET text."""
-    dialect = session.get_bind().dialect.name
-    key = (dialect, 0)
-    if key not in _UPSERTS:
-        stmt = _insert(dialect)(_comment)
-        _UPSERTS[key] = stmt.on_conflict_do_update(
-            index_elements=["response_id", "dimension_id"], set_={"text": stmt.excluded.text})
-    return _UPSERTS[key]
+UPSERT_COMMENT = sa.text(
+    "INSERT INTO comments (response_id, dimension_id, text) "
+    "VALUES (:response_id, :dimension_id, :text) "
+    "ON CONFLICT (response_id, dimension_id) DO UPDATE SET text = excluded.text")
 
 
 # -- reading -----------------------------------------------------------------------------------
@@ -396,7 +379,7 @@ def save_page(
         connection.execute(_upsert_answers(len(values)), params)
     dim_id = survey.dimension(page).id
     if comment:
-        connection.execute(_upsert_comment(session),
+        connection.execute(UPSERT_COMMENT,
                            {"response_id": response.id, "dimension_id": dim_id, "text": comment})
     else:
         connection.execute(DELETE_COMMENT, {"response_id": response.id, "dimension_id": dim_id})
@@ -439,10 +422,5 @@ def submit(session: Session, token: str) -> Survey:
     connection.execute(SET_INVITATION_STATUS, {"invitation_id": survey.invitation.id,
                                                "new_status": InvitationStatus.SUBMITTED})
     session.commit()
-    survey.invitation = LinkInvitation(**{**_fields(survey.invitation),
-                                          "status": InvitationStatus.SUBMITTED})
+    survey.invitation = replace(survey.invitation, status=InvitationStatus.SUBMITTED)
     return survey
-
-
-def _fields(invitation: LinkInvitation) -> dict[str, Any]:
-    return {name: getattr(invitation, name) for name in LinkInvitation.__dataclass_fields__}
